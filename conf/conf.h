@@ -1,0 +1,125 @@
+#ifndef POSTDESK_CONF_H
+#define POSTDESK_CONF_H
+
+/*++
+/* NAME
+/*	conf 3h
+/* SUMMARY
+/*	postdesk.conf: loading, validation, immutable snapshots
+/* SYNOPSIS
+/*	#include <conf.h>
+/* DESCRIPTION
+/*	A struct conf is an immutable snapshot of one configuration file.
+/*	It is reference counted so that a SIGHUP can install a new one
+/*	while sessions finish with the old one. The records below are
+/*	read-only and borrowed from the snapshot: valid while the caller
+/*	holds a reference.
+/*--*/
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONF_DEFAULT_PATH	"/etc/postdesk/postdesk.conf"
+
+enum conf_follow_up_closed {
+    CONF_FOLLOW_UP_REOPEN,		/* follow-up reopens the ticket */
+    CONF_FOLLOW_UP_REJECT,		/* follow-up is refused (5.7.1 text) */
+    CONF_FOLLOW_UP_NEW,			/* follow-up opens a new ticket */
+};
+
+struct conf_queue {
+    const char *name;			/* "Helpdesk" */
+    const char *const *addresses;	/* lowercase, NULL-terminated */
+    const char *group;			/* agents in it work the queue */
+    const char *sla;			/* NULL: none */
+    const char *default_type;		/* "Service Request" */
+    enum conf_follow_up_closed follow_up_closed;
+};
+
+struct conf_period {
+    int64_t start;			/* first day, 00:00 (time_t, UTC date) */
+    int64_t end;			/* last day, inclusive */
+};
+
+struct conf_agent {
+    const char *login;
+    const char *name;
+    const char *const *emails;		/* lowercase, NULL-terminated */
+    const char *const *groups;		/* NULL-terminated */
+    const char *const *subscribe;	/* queue names, NULL-terminated */
+    const char *language;		/* "fr" or "en" */
+    const char *const *notify;		/* event names, NULL-terminated */
+    const struct conf_period *out_of_office;	/* n_out_of_office items */
+    size_t  n_out_of_office;
+};
+
+struct conf_calendar {
+    const char *name;
+    const char *timezone;		/* "Europe/Zurich" */
+    const char *hours;			/* as written, validated */
+    const char *const *holidays;	/* "YYYY-MM-DD", NULL-terminated */
+};
+
+struct conf_sla {
+    const char *name;
+    const char *calendar;
+    const char *first_response;		/* "24h", validated */
+    const char *update;			/* NULL: none */
+    const char *solution;		/* "5d" */
+    int     warn_at;			/* percent, 1..100 */
+};
+
+struct conf;
+
+/*
+ * conf_load - read and check a file. On success returns a snapshot with
+ * one reference. On failure returns NULL and sets *errors_r to a newly
+ * allocated text (mem_free()) with one line per problem, each of the
+ * form "FILE:LINE: message" (LINE is the line of the key or section at
+ * fault; 0 when the file itself cannot be read).
+ */
+extern struct conf *conf_load(const char *path, char **errors_r);
+extern struct conf *conf_ref(struct conf *conf);
+extern void conf_unref(struct conf **confp);	/* sets *confp = NULL */
+
+extern const char *conf_path(const struct conf *);
+extern const char *conf_domain(const struct conf *);
+extern const char *conf_state_dir(const struct conf *);
+extern const char *conf_listen(const struct conf *);	/* "unix:/p" or "inet:h:p" */
+extern const char *conf_milter_listen(const struct conf *);
+extern const char *conf_relay(const struct conf *);
+extern const char *conf_secret_file(const struct conf *);
+extern const char *conf_command_localpart(const struct conf *);
+extern const char *conf_ticket_hook(const struct conf *);	/* "Ticket#" */
+extern unsigned conf_system_id(const struct conf *);	/* 0..99 */
+extern const char *conf_language(const struct conf *);	/* "fr" | "en" */
+extern size_t conf_max_message_size(const struct conf *);
+extern unsigned conf_auto_ack_limit(const struct conf *);
+extern const char *conf_user(const struct conf *);	/* "postdesk" */
+
+extern size_t conf_queue_count(const struct conf *);
+extern const struct conf_queue *conf_queue_at(const struct conf *, size_t i);
+extern const struct conf_queue *conf_queue_find(const struct conf *, const char *name);
+
+/*
+ * conf_queue_by_address - the queue that owns an envelope recipient.
+ * Case-insensitive; a "+extension" in the local part is ignored.
+ * NULL when the address is no queue address.
+ */
+extern const struct conf_queue *conf_queue_by_address(const struct conf *,
+						              const char *addr);
+
+extern size_t conf_agent_count(const struct conf *);
+extern const struct conf_agent *conf_agent_at(const struct conf *, size_t i);
+extern const struct conf_agent *conf_agent_find(const struct conf *, const char *login);
+extern const struct conf_agent *conf_agent_by_email(const struct conf *,
+						            const char *addr);
+
+extern const struct conf_calendar *conf_calendar_find(const struct conf *, const char *);
+extern const struct conf_sla *conf_sla_find(const struct conf *, const char *);
+
+/* conf_type_valid - the canonical spelling of a ticket type (Incident,
+   Problem, Service Request; case-insensitive), or NULL. */
+extern const char *conf_type_canonical(const char *type);
+
+#endif

@@ -1,0 +1,237 @@
+#ifndef POSTDESK_STORE_H
+#define POSTDESK_STORE_H
+
+/*++
+/* NAME
+/*	store 3h
+/* SUMMARY
+/*	the Berkeley DB environment and the ticket model
+/* SYNOPSIS
+/*	#include <store.h>
+/* DESCRIPTION
+/*	One struct store is one open, transactional Berkeley DB environment
+/*	(recovered at every open) with the databases of the ticket model:
+/*	tickets, articles, raw messages, history, indexes (number,
+/*	Message-ID, queue+state, customer, owner), a daily ticket counter,
+/*	deduplication keys and settings (schema version, maintenance).
+/*	Only one process opens it at a time (store_open() takes a lock
+/*	file in the directory); threads inside share the handle.
+/*
+/*	Writes happen in batches: store_batch_begin() starts one durable
+/*	transaction; store_deliver() applies one prepared message inside
+/*	it (deduplication, threading, numbering, article, history,
+/*	indexes); store_batch_commit() makes all of them durable at once.
+/*	When a call returns STORE_RETRY (deadlock) the caller aborts the
+/*	batch and replays it. Reads (store_ticket_get, store_list) run in
+/*	their own read transactions and may be called from any thread.
+/*
+/*	Results are tri-state: STORE_OK, STORE_TEMP (try again later:
+/*	answer 4xx), STORE_PERM (the input is at fault: 5xx). No BDB type
+/*	appears here.
+/*--*/
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct conf;
+
+#define STORE_SCHEMA_VERSION	1
+
+enum store_status {
+    STORE_OK = 0,
+    STORE_TEMP = -1,			/* environment problem: retry later */
+    STORE_PERM = -2,			/* bad input: will never work */
+    STORE_RETRY = -3,			/* deadlock: abort the batch, replay */
+    STORE_NOTFOUND = -4,
+    STORE_LOCKED = -5,			/* another process holds the store */
+};
+
+enum store_sender_type {
+    STORE_SENDER_CUSTOMER,
+    STORE_SENDER_AGENT,
+    STORE_SENDER_SYSTEM,
+};
+
+enum store_channel {
+    STORE_CHANNEL_EMAIL,
+    STORE_CHANNEL_NOTE,
+};
+
+struct store_attachment {
+    char   *name;			/* decoded filename, may be "" */
+    char   *content_type;		/* "application/pdf" */
+    uint64_t size;			/* decoded bytes */
+};
+
+/*
+ * A message prepared by an LMTP session, for one recipient. Every string
+ * is UTF-8 and owned by the caller; the store copies what it keeps.
+ * Strings may be "" but never NULL unless said so.
+ */
+struct store_message {
+    const char *log_id;			/* lmtpd transaction id, for logs */
+    const char *recipient;		/* envelope recipient, lowercase */
+    const char *queue;			/* queue of that recipient */
+    const char *default_type;		/* that queue's default ticket type */
+    const char *sender;			/* envelope sender, "" = null sender */
+    const char *from;			/* From: addr-spec, lowercase, may be "" */
+    const char *from_header;		/* From: decoded, display form */
+    const char *to;			/* To: decoded */
+    const char *cc;			/* Cc: decoded */
+    const char *subject;		/* decoded Subject */
+    const char *title;			/* subject with prefixes and tag removed */
+    const char *message_id;		/* without <>, "" if none */
+    const char *const *references;	/* In-Reply-To then References, newest
+					 * first, without <>; n_references */
+    size_t  n_references;
+    const char *ticket_ref;		/* number found in the subject, or NULL */
+    int     automatic;			/* auto-submitted, bulk, list, null sender */
+    const char *body;			/* text, quoted replies trimmed */
+    const struct store_attachment *attachments;
+    size_t  n_attachments;
+    const char *raw;			/* the message as received, byte for byte */
+    size_t  raw_len;
+    unsigned char hash[32];		/* SHA-256 of raw */
+    time_t  received;
+};
+
+enum store_outcome {
+    STORE_OUTCOME_NEW_TICKET,		/* a ticket was opened */
+    STORE_OUTCOME_FOLLOW_UP,		/* an article was added */
+    STORE_OUTCOME_DUPLICATE,		/* already stored: nothing written */
+    STORE_OUTCOME_REJECTED,		/* follow_up_closed = reject */
+};
+
+struct store_result {
+    enum store_outcome outcome;
+    char    number[32];			/* ticket number, "" if rejected */
+    uint32_t article;			/* article index in the ticket, 1.. */
+    char    reason[128];		/* for REJECTED: the reply text */
+};
+
+struct store_history {
+    time_t  at;
+    char   *who;			/* "system", an agent login, an address */
+    char   *what;			/* "created", "state", "queue", ... */
+    char   *old_value;			/* may be NULL */
+    char   *new_value;			/* may be NULL */
+};
+
+struct store_article {
+    uint32_t index;			/* 1.. */
+    enum store_sender_type sender_type;
+    enum store_channel channel;
+    int     visible_to_customer;
+    int     seen;			/* system mails count as read */
+    char   *from;
+    char   *to;
+    char   *cc;
+    char   *subject;
+    char   *message_id;
+    time_t  received;
+    char   *body;
+    struct store_attachment *attachments;
+    size_t  n_attachments;
+    uint64_t raw_len;			/* size of the stored raw message */
+};
+
+struct store_ticket {
+    char    number[32];
+    char   *title;
+    char   *queue;
+    char   *state;			/* "new", "open", "closed successful" .. */
+    int     priority;			/* 1..5 */
+    char   *type;
+    int     locked;
+    char   *owner;			/* agent login or NULL */
+    char   *customer;			/* From address of the first mail */
+    time_t  created;
+    time_t  changed;
+    int     escalated;
+    char   *merged_into;		/* NULL */
+    uint32_t n_articles_total;
+    /* Filled by store_ticket_get() only: */
+    struct store_article *articles;
+    size_t  n_articles;
+    struct store_history *history;
+    size_t  n_history;
+};
+
+struct store_filter {
+    const char *queue;			/* NULL: any */
+    const char *state;			/* NULL: any; "open" etc. exact */
+    const char *owner;			/* NULL: any */
+    const char *customer;		/* NULL: any; case-insensitive */
+    int     locked_only;
+    int     escalated_only;
+    size_t  limit;			/* 0: no limit */
+};
+
+struct store_stats {
+    int     schema_version;
+    int     maintenance;
+    uint64_t tickets;
+    uint64_t articles;
+    uint64_t batches;			/* committed transactions since open */
+    uint64_t batched_messages;		/* messages in them */
+    uint64_t log_flushes;		/* BDB st_scount */
+    uint64_t deadlocks;
+};
+
+struct store;
+struct store_batch;
+
+/*
+ * store_open - open (create, recover) the environment in dir.
+ * Returns STORE_OK with *store_r set, STORE_LOCKED when another process
+ * holds the store, or STORE_TEMP with *error_r set (mem_free()).
+ * An older schema is upgraded in place, logged.
+ */
+extern int store_open(const char *dir, struct store **store_r, char **error_r);
+extern void store_close(struct store **storep);
+
+extern int store_batch_begin(struct store *, struct store_batch **batch_r);
+/* store_deliver - apply one message inside the batch (see DESCRIPTION). */
+extern int store_deliver(struct store_batch *, const struct conf *,
+			         const struct store_message *,
+			         struct store_result *result_r);
+extern int store_batch_commit(struct store_batch **batchp);	/* durable */
+extern void store_batch_abort(struct store_batch **batchp);
+
+/* store_ticket_get - one ticket with articles and history; the caller
+   frees it with store_ticket_free(). */
+extern int store_ticket_get(struct store *, const char *number,
+			            struct store_ticket **ticket_r);
+extern void store_ticket_free(struct store_ticket **ticketp);
+
+/* store_list - tickets matching filter, newest first, without articles
+   or history; the caller frees the array with store_ticket_list_free(). */
+extern int store_list(struct store *, const struct store_filter *,
+		              struct store_ticket **tickets_r, size_t *n_r);
+extern void store_ticket_list_free(struct store_ticket **ticketsp, size_t n);
+
+/* store_raw_get - the raw bytes of article `article` (mem_free()). */
+extern int store_raw_get(struct store *, const char *number, uint32_t article,
+			         char **raw_r, size_t *len_r);
+
+/* Maintenance: persistent; store_maintenance() is a cheap cached read. */
+extern int store_maintenance(struct store *);
+extern int store_set_maintenance(struct store *, int on);
+
+extern int store_stats(struct store *, struct store_stats *stats_r);
+
+/* store_checkpoint - checkpoint and remove unneeded logs; call every
+   minute or so from a timer. */
+extern int store_checkpoint(struct store *);
+
+/*
+ * Pure helpers, no database.
+ */
+/* store_number_format - OTOBO DateChecksum: YYYYMMDD, system id (2
+   digits), counter (at least 5 digits), check digit. out >= 32 bytes. */
+extern void store_number_format(char out[32], int year, int month, int day,
+				        unsigned system_id, uint64_t counter);
+extern int store_number_check_digit(const char *digits);
+
+#endif
