@@ -96,6 +96,9 @@ extern const char *conf_language(const struct conf *);	/* "fr" | "en" */
 extern size_t conf_max_message_size(const struct conf *);
 extern unsigned conf_auto_ack_limit(const struct conf *);
 extern const char *conf_user(const struct conf *);	/* "postdesk" */
+/* conf_dedicated_domains - other domains owned by postdesk alone
+   (lowercase, NULL-terminated); never NULL. */
+extern const char *const *conf_dedicated_domains(const struct conf *);
 
 extern size_t conf_queue_count(const struct conf *);
 extern const struct conf_queue *conf_queue_at(const struct conf *, size_t i);
@@ -118,7 +121,7 @@ extern const struct conf_agent *conf_agent_by_email(const struct conf *,
 extern const struct conf_calendar *conf_calendar_find(const struct conf *, const char *);
 extern const struct conf_sla *conf_sla_find(const struct conf *, const char *);
 
-/* conf_type_valid - the canonical spelling of a ticket type (Incident,
+/* conf_type_canonical - the canonical spelling of a ticket type (Incident,
    Problem, Service Request; case-insensitive), or NULL. */
 extern const char *conf_type_canonical(const char *type);
 
