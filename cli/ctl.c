@@ -1,0 +1,413 @@
+/*++
+/* NAME
+/*	ctl 3
+/* SUMMARY
+/*	the verbs of postdeskctl that read or change the store
+/* SYNOPSIS
+/*	#include <ctl.h>
+/*
+/*	int	ctl_run(store, conf, argc, argv, daemon_pid, out, err)
+/*	struct store *store;
+/*	const struct conf *conf;
+/*	int	argc;
+/*	char	**argv;
+/*	long	daemon_pid;
+/*	struct buf *out;
+/*	struct buf *err;
+/*
+/*	#include "ctl_private.h"
+/*
+/*	int	ctl_check_args(argc, argv, err)
+/*	int	ctl_verb_needs_store(verb)
+/* DESCRIPTION
+/*	ctl_run() runs one verb, argv[0], with its options against an
+/*	open store and appends its output to out and at most one line of
+/*	diagnostics to err. It is called by postdeskctl itself when no
+/*	daemon runs, and by postdesk-lmtpd for each control socket
+/*	request, possibly from several threads at once: it keeps no state
+/*	and does not use getopt(3).
+/*
+/*	Verbs: show NUMBER [--json]; list [--queue Q] [--state S]
+/*	[--owner A|none] [--customer ADDR] [--locked] [--escalated]
+/*	[--limit N] [--json]; status [--json]; maintenance [on|off].
+/*	A value option takes its value as the next argument or after
+/*	"=" (--queue=Helpdesk). "--owner none" selects unowned tickets.
+/*	"maintenance" without an argument reports the current setting.
+/*
+/*	ctl_check_args() checks a verb and its options without a store,
+/*	so postdeskctl can refuse a typo before it looks for the daemon.
+/*	ctl_verb_needs_store() tells the verbs ctl_run() implements.
+/*
+/*	The output is built in a private buffer and appended to out in
+/*	one step, so out holds either the whole output or none of it.
+/* DIAGNOSTICS
+/*	The result is a sysexits(3) status: 0 done; 1 the ticket does
+/*	not exist ("postdeskctl: ticket N not found"); 64 bad verb or
+/*	option; 69 the store failed; 70 the output did not fit in out.
+/*	Each failure puts one line, starting "postdeskctl: ", into err.
+/* LICENSE
+/*	MIT, see LICENSE.
+/*--*/
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <store.h>
+
+#include "ctl_private.h"
+
+enum verb {
+    VERB_SHOW, VERB_LIST, VERB_STATUS, VERB_MAINTENANCE,
+};
+
+static const char *verb_names[] = {"show", "list", "status", "maintenance"};
+
+struct request {
+    enum verb verb;
+    const char *number;			/* show */
+    int     json;
+    struct store_filter filter;		/* list */
+    int     owner_none;			/* list --owner none */
+    int     maintenance;		/* -1 report, 0 off, 1 on */
+};
+
+/* usage - one diagnostic line, with the offending word sanitised */
+
+static int usage(struct buf *err, const char *verb, const char *what,
+		         const char *word)
+{
+    char   *clean = str_sanitize(word ? word : "", 64);
+
+    buf_printf(err, "%s: %s%s%s%s%s (see %s --help)\n", CTL_PROGNAME,
+	       verb ? verb : "", verb ? ": " : "", what,
+	       word ? " " : "", clean, CTL_PROGNAME);
+    mem_free(clean);
+    return (UTIL_EX_USAGE);
+}
+
+/* find_verb - the verb index, or -1 */
+
+static int find_verb(const char *name)
+{
+    for (size_t i = 0; i < sizeof(verb_names) / sizeof(verb_names[0]); i++)
+	if (strcmp(name, verb_names[i]) == 0)
+	    return ((int) i);
+    return (-1);
+}
+
+/* ctl_verb_needs_store - is this a verb of ctl_run()? */
+
+int     ctl_verb_needs_store(const char *verb)
+{
+    return (verb && find_verb(verb) >= 0);
+}
+
+/* option_value - match "--name VALUE" or "--name=VALUE"; 1 matched */
+
+static int option_value(int argc, char **argv, int *ip, const char *name,
+			        const char **value_r, int *missing_r)
+{
+    const char *arg = argv[*ip];
+    size_t  len = strlen(name);
+
+    if (strncmp(arg, name, len) != 0)
+	return (0);
+    if (arg[len] == '=') {
+	*value_r = arg + len + 1;
+    } else if (arg[len] == 0) {
+	if (*ip + 1 >= argc) {
+	    *missing_r = 1;
+	    return (1);
+	}
+	*value_r = argv[++*ip];
+    } else {
+	return (0);
+    }
+    if (**value_r == 0)
+	*missing_r = 1;
+    return (1);
+}
+
+/* valid_number - digits only, and short enough for a ticket number */
+
+static int valid_number(const char *s)
+{
+    size_t  len = strlen(s);
+
+    if (len == 0 || len >= sizeof(((struct store_ticket *) 0)->number))
+	return (0);
+    return (strspn(s, "0123456789") == len);
+}
+
+/* parse_limit - a positive decimal count */
+
+static int parse_limit(const char *s, size_t *limit_r)
+{
+    char   *end;
+    unsigned long long v;
+
+    if (*s < '0' || *s > '9')
+	return (-1);
+    v = strtoull(s, &end, 10);
+    if (*end != 0 || v == 0 || v > 1000000000ULL)
+	return (-1);
+    *limit_r = (size_t) v;
+    return (0);
+}
+
+/* parse_list_option - one option of list; 0 ok, else usage status */
+
+static int parse_list_option(struct request *req, int argc, char **argv,
+			             int *ip, struct buf *err)
+{
+    const char *arg = argv[*ip];
+    const char *value = 0;
+    int     missing = 0;
+    struct store_filter *f = &req->filter;
+
+    if (strcmp(arg, "--json") == 0) {
+	req->json = 1;
+    } else if (strcmp(arg, "--locked") == 0) {
+	f->locked_only = 1;
+    } else if (strcmp(arg, "--escalated") == 0) {
+	f->escalated_only = 1;
+    } else if (option_value(argc, argv, ip, "--queue", &value, &missing)) {
+	f->queue = value;
+    } else if (option_value(argc, argv, ip, "--state", &value, &missing)) {
+	f->state = value;
+    } else if (option_value(argc, argv, ip, "--customer", &value, &missing)) {
+	f->customer = value;
+    } else if (option_value(argc, argv, ip, "--owner", &value, &missing)) {
+	if (value && strcmp(value, "none") == 0) {
+	    req->owner_none = 1;
+	    f->owner = 0;
+	} else {
+	    req->owner_none = 0;
+	    f->owner = value;
+	}
+    } else if (option_value(argc, argv, ip, "--limit", &value, &missing)) {
+	if (!missing && parse_limit(value, &f->limit) < 0)
+	    return (usage(err, "list", "--limit needs a positive number, not",
+			  value));
+    } else {
+	return (usage(err, "list", arg[0] == '-' ? "unknown option" :
+		      "unexpected argument", arg));
+    }
+    if (missing)
+	return (usage(err, "list", "missing value after", arg));
+    return (UTIL_EX_OK);
+}
+
+/* parse_other - an argument of show, status or maintenance */
+
+static int parse_other(struct request *req, const char *arg, struct buf *err)
+{
+    const char *verb = verb_names[req->verb];
+
+    if (strcmp(arg, "--json") == 0 && req->verb != VERB_MAINTENANCE) {
+	req->json = 1;
+    } else if (arg[0] == '-') {
+	return (usage(err, verb, "unknown option", arg));
+    } else if (req->verb == VERB_SHOW && req->number == 0) {
+	if (!valid_number(arg))
+	    return (usage(err, verb, "not a ticket number:", arg));
+	req->number = arg;
+    } else if (req->verb == VERB_MAINTENANCE && req->maintenance < 0) {
+	if (strcmp(arg, "on") == 0)
+	    req->maintenance = 1;
+	else if (strcmp(arg, "off") == 0)
+	    req->maintenance = 0;
+	else
+	    return (usage(err, verb, "expected on or off, not", arg));
+    } else {
+	return (usage(err, verb, "unexpected argument", arg));
+    }
+    return (UTIL_EX_OK);
+}
+
+/* parse_request - argv into a request; UTIL_EX_OK or UTIL_EX_USAGE */
+
+static int parse_request(int argc, char **argv, struct request *req,
+			         struct buf *err)
+{
+    int     v;
+    int     status;
+
+    memset(req, 0, sizeof(*req));
+    req->maintenance = -1;
+    if (argc < 1 || argv[0] == 0)
+	return (usage(err, 0, "no verb given", 0));
+    if ((v = find_verb(argv[0])) < 0) {
+	if (strcmp(argv[0], "check-config") == 0)
+	    return (usage(err, 0, "check-config runs in postdeskctl itself, "
+			  "not against the store", 0));
+	return (usage(err, 0, "unknown verb", argv[0]));
+    }
+    req->verb = (enum verb) v;
+    for (int i = 1; i < argc; i++) {
+	if (req->verb == VERB_LIST)
+	    status = parse_list_option(req, argc, argv, &i, err);
+	else
+	    status = parse_other(req, argv[i], err);
+	if (status != UTIL_EX_OK)
+	    return (status);
+    }
+    if (req->verb == VERB_SHOW && req->number == 0)
+	return (usage(err, "show", "missing ticket number", 0));
+    return (UTIL_EX_OK);
+}
+
+/* ctl_check_args - validate without a store */
+
+int     ctl_check_args(int argc, char **argv, struct buf *err)
+{
+    struct request req;
+
+    return (parse_request(argc, argv, &req, err));
+}
+
+/* store_failed - the diagnostic for a store error */
+
+static int store_failed(struct buf *err, const char *what, int rc)
+{
+    buf_printf(err, "%s: %s: store %s\n", CTL_PROGNAME, what,
+	       rc == STORE_RETRY ? "busy (deadlock), try again" :
+	       "unavailable (see the mail log)");
+    return (UTIL_EX_UNAVAILABLE);
+}
+
+/* do_show - the show verb */
+
+static int do_show(struct store *store, const struct request *req,
+		           struct buf *text, struct buf *err)
+{
+    struct store_ticket *t = 0;
+    int     rc = store_ticket_get(store, req->number, &t);
+
+    if (rc == STORE_NOTFOUND) {
+	buf_printf(err, "%s: ticket %s not found\n", CTL_PROGNAME, req->number);
+	return (1);
+    }
+    if (rc != STORE_OK || t == 0)
+	return (store_failed(err, "show", rc));
+    if (req->json)
+	ctl_render_show_json(text, t);
+    else
+	ctl_render_show(text, t);
+    store_ticket_free(&t);
+    return (UTIL_EX_OK);
+}
+
+/* do_list - the list verb */
+
+static int do_list(struct store *store, const struct request *req,
+		           struct buf *text, struct buf *err)
+{
+    struct store_filter filter = req->filter;
+    struct store_ticket *tickets = 0;
+    size_t  n = 0;
+    size_t  kept = 0;
+    int     rc;
+
+    /* "--owner none" is filtered here, so the limit applies after it. */
+    if (req->owner_none)
+	filter.limit = 0;
+    if ((rc = store_list(store, &filter, &tickets, &n)) != STORE_OK)
+	return (store_failed(err, "list", rc));
+    if (req->owner_none) {
+	for (size_t i = 0; i < n; i++) {
+	    if (tickets[i].owner != 0)
+		continue;
+	    if (req->filter.limit && kept >= req->filter.limit)
+		continue;
+	    if (kept != i) {
+		struct store_ticket tmp = tickets[kept];
+
+		tickets[kept] = tickets[i];
+		tickets[i] = tmp;
+	    }
+	    kept++;
+	}
+    } else {
+	kept = n;
+    }
+    if (req->json)
+	ctl_render_list_json(text, tickets, kept);
+    else
+	ctl_render_list(text, tickets, kept);
+    store_ticket_list_free(&tickets, n);
+    return (UTIL_EX_OK);
+}
+
+/* do_status - the status verb */
+
+static int do_status(struct store *store, const struct request *req,
+		             long daemon_pid, struct buf *text, struct buf *err)
+{
+    struct store_stats st;
+    int     rc;
+
+    memset(&st, 0, sizeof(st));
+    if ((rc = store_stats(store, &st)) != STORE_OK)
+	return (store_failed(err, "status", rc));
+    ctl_render_status(text, &st, daemon_pid, req->json);
+    return (UTIL_EX_OK);
+}
+
+/* do_maintenance - the maintenance verb */
+
+static int do_maintenance(struct store *store, const struct request *req,
+			          struct buf *text, struct buf *err)
+{
+    int     rc;
+    int     on = req->maintenance;
+
+    if (on < 0) {
+	on = store_maintenance(store) > 0;
+    } else if ((rc = store_set_maintenance(store, on)) != STORE_OK) {
+	return (store_failed(err, "maintenance", rc));
+    }
+    buf_append_str(text, on ? "maintenance on: new mail is deferred with 4xx\n" :
+		   "maintenance off\n");
+    return (UTIL_EX_OK);
+}
+
+/* ctl_run - run one verb against an open store */
+
+int     ctl_run(struct store *store, const struct conf *conf, int argc,
+		        char **argv, long daemon_pid, struct buf *out,
+		        struct buf *err)
+{
+    struct request req;
+    struct buf *text;
+    int     status;
+
+    (void) conf;
+    if ((status = parse_request(argc, argv, &req, err)) != UTIL_EX_OK)
+	return (status);
+    if (store == 0) {
+	buf_printf(err, "%s: %s: no store\n", CTL_PROGNAME, argv[0]);
+	return (UTIL_EX_UNAVAILABLE);
+    }
+    text = buf_create(4096, 0);
+    switch (req.verb) {
+    case VERB_SHOW:
+	status = do_show(store, &req, text, err);
+	break;
+    case VERB_LIST:
+	status = do_list(store, &req, text, err);
+	break;
+    case VERB_STATUS:
+	status = do_status(store, &req, daemon_pid, text, err);
+	break;
+    case VERB_MAINTENANCE:
+	status = do_maintenance(store, &req, text, err);
+	break;
+    }
+    if (buf_append(out, buf_data(text), buf_len(text)) < 0) {
+	buf_printf(err, "%s: %s: output too large\n", CTL_PROGNAME, argv[0]);
+	status = UTIL_EX_SOFTWARE;
+    }
+    buf_destroy(&text);
+    return (status);
+}

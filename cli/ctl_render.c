@@ -1,0 +1,418 @@
+/*++
+/* NAME
+/*	ctl_render 3
+/* SUMMARY
+/*	text and JSON forms of tickets, lists and store status
+/* SYNOPSIS
+/*	#include "ctl_private.h"
+/*
+/*	void	ctl_render_show(out, ticket)
+/*	void	ctl_render_show_json(out, ticket)
+/*	void	ctl_render_list(out, tickets, n)
+/*	void	ctl_render_list_json(out, tickets, n)
+/*	void	ctl_render_status(out, stats, daemon_pid, json)
+/* DESCRIPTION
+/*	These append the output of postdeskctl's verbs to out; they own
+/*	nothing and keep nothing.
+/*
+/*	The text forms are for people: every string from mail goes
+/*	through ctl_text_put(), so a body cannot send escape sequences to
+/*	a terminal. The list table aligns its columns by code points and
+/*	cuts long cells (TITLE at CTL_TITLE_WIDTH) on character
+/*	boundaries.
+/*
+/*	The JSON forms are for programs: every string goes through
+/*	str_json_escape(), so the output parses whatever the mail held;
+/*	times are RFC 3339 UTC; a missing owner is null. Keys: see
+/*	postdeskctl(8). Each output ends with a newline.
+/* DIAGNOSTICS
+/*	None. Buffer limits are the caller's: see ctl_run().
+/* LICENSE
+/*	MIT, see LICENSE.
+/*--*/
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <store.h>
+
+#include "ctl_private.h"
+
+/* Upper bounds for list cells other than TITLE, in code points. */
+#define WIDTH_STATE	24
+#define WIDTH_QUEUE	24
+#define WIDTH_OWNER	20
+#define WIDTH_CUSTOMER	40
+
+/* sender_name - the JSON and text name of a sender type */
+
+static const char *sender_name(enum store_sender_type type)
+{
+    switch (type) {
+    case STORE_SENDER_AGENT:
+	return ("agent");
+    case STORE_SENDER_SYSTEM:
+	return ("system");
+    default:
+	return ("customer");
+    }
+}
+
+/* channel_name - the JSON and text name of a channel */
+
+static const char *channel_name(enum store_channel channel)
+{
+    return (channel == STORE_CHANNEL_NOTE ? "note" : "email");
+}
+
+/* field - one "Label:    value" line of the show header */
+
+static void field(struct buf *out, const char *label, const char *value)
+{
+    buf_printf(out, "%-11s ", label);
+    ctl_text_put(out, value, 0);
+    buf_append_char(out, '\n');
+}
+
+/* field_time - a header line with an RFC 3339 time */
+
+static void field_time(struct buf *out, const char *label, time_t t)
+{
+    char    when[32];
+
+    time_rfc3339(t, when);
+    field(out, label, when);
+}
+
+/* render_article - one article of show */
+
+static void render_article(struct buf *out, const struct store_article *a)
+{
+    char    when[32];
+
+    buf_printf(out, "\n--- Article %" PRIu32 " (%s, %s, %s) ---\n", a->index,
+	       sender_name(a->sender_type), channel_name(a->channel),
+	       a->visible_to_customer ? "visible" : "internal");
+    field(out, "From:", a->from);
+    field(out, "To:", a->to);
+    if (a->cc && *a->cc)
+	field(out, "Cc:", a->cc);
+    field(out, "Subject:", a->subject);
+    time_rfc3339(a->received, when);
+    field(out, "Received:", when);
+    field(out, "Message-ID:", a->message_id);
+    for (size_t i = 0; i < a->n_attachments; i++) {
+	const struct store_attachment *att = a->attachments + i;
+
+	buf_append_str(out, i == 0 ? "Attachment: " : "            ");
+	ctl_text_put(out, att->name && *att->name ? att->name : "(unnamed)", 0);
+	buf_append_str(out, " (");
+	ctl_text_put(out, att->content_type, 0);
+	buf_printf(out, ", %" PRIu64 " bytes)\n", att->size);
+    }
+    buf_append_char(out, '\n');
+    if (a->body && *a->body) {
+	ctl_text_put(out, a->body, 1);
+	if (a->body[strlen(a->body) - 1] != '\n')
+	    buf_append_char(out, '\n');
+    }
+}
+
+/* render_history - one line: at who what [old] -> new, or at who what */
+
+static void render_history(struct buf *out, const struct store_history *h)
+{
+    char    when[32];
+
+    time_rfc3339(h->at, when);
+    buf_printf(out, "%s ", when);
+    ctl_text_put(out, h->who, 0);
+    buf_append_char(out, ' ');
+    ctl_text_put(out, h->what, 0);
+    if (h->old_value) {
+	buf_append_char(out, ' ');
+	ctl_text_put(out, h->old_value, 0);
+    }
+    if (h->old_value || h->new_value) {
+	buf_append_str(out, " -> ");
+	ctl_text_put(out, h->new_value ? h->new_value : "-", 0);
+    }
+    buf_append_char(out, '\n');
+}
+
+/* ctl_render_show - the text form of one ticket */
+
+void    ctl_render_show(struct buf *out, const struct store_ticket *t)
+{
+    field(out, "Ticket#:", t->number);
+    field(out, "Title:", t->title);
+    field(out, "Queue:", t->queue);
+    field(out, "State:", t->state);
+    buf_printf(out, "%-11s %d\n", "Priority:", t->priority);
+    field(out, "Type:", t->type);
+    field(out, "Lock:", t->locked ? "locked" : "unlocked");
+    field(out, "Owner:", t->owner ? t->owner : "-");
+    field(out, "Customer:", t->customer);
+    field_time(out, "Created:", t->created);
+    field_time(out, "Changed:", t->changed);
+    field(out, "Escalated:", t->escalated ? "yes" : "no");
+    if (t->merged_into)
+	field(out, "Merged into:", t->merged_into);
+    buf_printf(out, "%-11s %zu\n", "Articles:", t->n_articles);
+    for (size_t i = 0; i < t->n_articles; i++)
+	render_article(out, t->articles + i);
+    buf_append_str(out, "\n--- History ---\n");
+    for (size_t i = 0; i < t->n_history; i++)
+	render_history(out, t->history + i);
+}
+
+/* json_key_str - "key":"value", */
+
+static void json_key_str(struct buf *out, const char *key, const char *value,
+			         int comma)
+{
+    buf_printf(out, "%s\"%s\":", comma ? "," : "", key);
+    str_json_escape(out, value);
+}
+
+/* json_key_time - ,"key":"RFC 3339 time" */
+
+static void json_key_time(struct buf *out, const char *key, time_t t)
+{
+    char    when[32];
+
+    time_rfc3339(t, when);
+    json_key_str(out, key, when, 1);
+}
+
+/* json_key_bool - ,"key":true|false */
+
+static void json_key_bool(struct buf *out, const char *key, int value)
+{
+    buf_printf(out, ",\"%s\":%s", key, value ? "true" : "false");
+}
+
+/* json_article - one element of "articles" */
+
+static void json_article(struct buf *out, const struct store_article *a)
+{
+    buf_printf(out, "{\"index\":%" PRIu32, a->index);
+    json_key_str(out, "sender_type", sender_name(a->sender_type), 1);
+    json_key_str(out, "channel", channel_name(a->channel), 1);
+    json_key_bool(out, "visible_to_customer", a->visible_to_customer);
+    json_key_bool(out, "seen", a->seen);
+    json_key_str(out, "from", a->from ? a->from : "", 1);
+    json_key_str(out, "to", a->to ? a->to : "", 1);
+    json_key_str(out, "cc", a->cc ? a->cc : "", 1);
+    json_key_str(out, "subject", a->subject ? a->subject : "", 1);
+    json_key_str(out, "message_id", a->message_id ? a->message_id : "", 1);
+    json_key_time(out, "received", a->received);
+    json_key_str(out, "body", a->body ? a->body : "", 1);
+    buf_append_str(out, ",\"attachments\":[");
+    for (size_t i = 0; i < a->n_attachments; i++) {
+	const struct store_attachment *att = a->attachments + i;
+
+	buf_append_str(out, i ? ",{" : "{");
+	json_key_str(out, "name", att->name ? att->name : "", 0);
+	json_key_str(out, "content_type",
+		     att->content_type ? att->content_type : "", 1);
+	buf_printf(out, ",\"size\":%" PRIu64 "}", att->size);
+    }
+    buf_printf(out, "],\"raw_size\":%" PRIu64 "}", a->raw_len);
+}
+
+/* json_history - one element of "history" */
+
+static void json_history(struct buf *out, const struct store_history *h)
+{
+    char    when[32];
+
+    time_rfc3339(h->at, when);
+    json_key_str(out, "at", when, 0);
+    json_key_str(out, "who", h->who ? h->who : "", 1);
+    json_key_str(out, "what", h->what ? h->what : "", 1);
+    json_key_str(out, "old", h->old_value, 1);
+    json_key_str(out, "new", h->new_value, 1);
+}
+
+/* json_ticket - the ticket object, with or without articles and history */
+
+static void json_ticket(struct buf *out, const struct store_ticket *t,
+			        int details)
+{
+    buf_append_char(out, '{');
+    json_key_str(out, "number", t->number, 0);
+    json_key_str(out, "title", t->title ? t->title : "", 1);
+    json_key_str(out, "queue", t->queue ? t->queue : "", 1);
+    json_key_str(out, "state", t->state ? t->state : "", 1);
+    buf_printf(out, ",\"priority\":%d", t->priority);
+    json_key_str(out, "type", t->type ? t->type : "", 1);
+    json_key_bool(out, "locked", t->locked);
+    json_key_str(out, "owner", t->owner, 1);
+    json_key_str(out, "customer", t->customer ? t->customer : "", 1);
+    json_key_time(out, "created", t->created);
+    json_key_time(out, "changed", t->changed);
+    json_key_bool(out, "escalated", t->escalated);
+    json_key_str(out, "merged_into", t->merged_into, 1);
+    buf_printf(out, ",\"article_count\":%" PRIu32, t->n_articles_total);
+    if (details) {
+	buf_append_str(out, ",\"articles\":[");
+	for (size_t i = 0; i < t->n_articles; i++) {
+	    if (i)
+		buf_append_char(out, ',');
+	    json_article(out, t->articles + i);
+	}
+	buf_append_str(out, "],\"history\":[");
+	for (size_t i = 0; i < t->n_history; i++) {
+	    buf_append_str(out, i ? ",{" : "{");
+	    json_history(out, t->history + i);
+	    buf_append_char(out, '}');
+	}
+	buf_append_char(out, ']');
+    }
+    buf_append_char(out, '}');
+}
+
+/* ctl_render_show_json - one ticket as one JSON object */
+
+void    ctl_render_show_json(struct buf *out, const struct store_ticket *t)
+{
+    json_ticket(out, t, 1);
+    buf_append_char(out, '\n');
+}
+
+/* ctl_render_list_json - an array, one ticket per line */
+
+void    ctl_render_list_json(struct buf *out, const struct store_ticket *t,
+			             size_t n)
+{
+    if (n == 0) {
+	buf_append_str(out, "[]\n");
+	return;
+    }
+    buf_append_str(out, "[\n");
+    for (size_t i = 0; i < n; i++) {
+	json_ticket(out, t + i, 0);
+	buf_append_str(out, i + 1 < n ? ",\n" : "\n");
+    }
+    buf_append_str(out, "]\n");
+}
+
+/*
+ * The list table. Each column is as wide as its widest cell (bounded),
+ * columns are separated by two spaces; TITLE is last and not padded.
+ */
+enum {
+    COL_NUMBER, COL_CREATED, COL_STATE, COL_PRIO, COL_QUEUE, COL_OWNER,
+    COL_CUSTOMER, COL_TITLE, COL_COUNT
+};
+
+static const char *col_names[COL_COUNT] = {
+    "NUMBER", "CREATED", "STATE", "PRIO", "QUEUE", "OWNER", "CUSTOMER", "TITLE",
+};
+
+static const size_t col_max[COL_COUNT] = {
+    32, 20, WIDTH_STATE, 4, WIDTH_QUEUE, WIDTH_OWNER, WIDTH_CUSTOMER,
+    CTL_TITLE_WIDTH,
+};
+
+/* cells - the text of each column of one ticket; created/prio use scratch */
+
+static void cells(const struct store_ticket *t, const char *cell[COL_COUNT],
+		          char created[32], char prio[16])
+{
+    time_rfc3339(t->created, created);
+    snprintf(prio, 16, "%d", t->priority);
+    cell[COL_NUMBER] = t->number;
+    cell[COL_CREATED] = created;
+    cell[COL_STATE] = t->state;
+    cell[COL_PRIO] = prio;
+    cell[COL_QUEUE] = t->queue;
+    cell[COL_OWNER] = t->owner ? t->owner : "-";
+    cell[COL_CUSTOMER] = t->customer;
+    cell[COL_TITLE] = t->title;
+}
+
+/* row - one table line: padded cells, TITLE last and unpadded */
+
+static void row(struct buf *out, const char *cell[COL_COUNT],
+		        const size_t width[COL_COUNT])
+{
+    for (int c = 0; c < COL_COUNT; c++) {
+	int     last = (c == COL_COUNT - 1);
+
+	ctl_text_cell(out, cell[c], width[c], last ? 0 : width[c]);
+	buf_append_str(out, last ? "\n" : "  ");
+    }
+}
+
+/* ctl_render_list - the aligned table and the count */
+
+void    ctl_render_list(struct buf *out, const struct store_ticket *t, size_t n)
+{
+    size_t  width[COL_COUNT];
+    const char *cell[COL_COUNT];
+    char    created[32];
+    char    prio[16];
+
+    for (int c = 0; c < COL_COUNT; c++)
+	width[c] = strlen(col_names[c]);
+    for (size_t i = 0; i < n; i++) {
+	cells(t + i, cell, created, prio);
+	for (int c = 0; c < COL_COUNT; c++) {
+	    size_t  w = ctl_text_width(cell[c]);
+
+	    if (w > col_max[c])
+		w = col_max[c];
+	    if (w > width[c])
+		width[c] = w;
+	}
+    }
+    row(out, col_names, width);
+    for (size_t i = 0; i < n; i++) {
+	cells(t + i, cell, created, prio);
+	row(out, cell, width);
+    }
+    buf_printf(out, "%zu tickets\n", n);
+}
+
+/* ctl_render_status - store and daemon facts */
+
+void    ctl_render_status(struct buf *out, const struct store_stats *st,
+			          long daemon_pid, int json)
+{
+    double  per_batch = st->batches ?
+    (double) st->batched_messages / (double) st->batches : 0.0;
+
+    if (json) {
+	buf_printf(out, "{\"daemon\":%s,\"pid\":", daemon_pid > 0 ?
+		   "\"running\"" : "\"not running\"");
+	if (daemon_pid > 0)
+	    buf_printf(out, "%ld", daemon_pid);
+	else
+	    buf_append_str(out, "null");
+	buf_printf(out, ",\"schema_version\":%d,\"maintenance\":%s"
+		   ",\"tickets\":%" PRIu64 ",\"articles\":%" PRIu64
+		   ",\"batches\":%" PRIu64 ",\"batched_messages\":%" PRIu64
+		   ",\"messages_per_batch\":%.2f,\"log_flushes\":%" PRIu64
+		   ",\"deadlocks\":%" PRIu64 "}\n",
+		   st->schema_version, st->maintenance ? "true" : "false",
+		   st->tickets, st->articles, st->batches,
+		   st->batched_messages, per_batch, st->log_flushes,
+		   st->deadlocks);
+	return;
+    }
+    if (daemon_pid > 0)
+	buf_printf(out, "daemon:             running, pid %ld\n", daemon_pid);
+    else
+	buf_append_str(out, "daemon:             not running\n");
+    buf_printf(out, "schema version:     %d\n", st->schema_version);
+    buf_printf(out, "maintenance:        %s\n", st->maintenance ? "on" : "off");
+    buf_printf(out, "tickets:            %" PRIu64 "\n", st->tickets);
+    buf_printf(out, "articles:           %" PRIu64 "\n", st->articles);
+    buf_printf(out, "batches:            %" PRIu64 "\n", st->batches);
+    buf_printf(out, "messages per batch: %.2f\n", per_batch);
+    buf_printf(out, "log flushes:        %" PRIu64 "\n", st->log_flushes);
+    buf_printf(out, "deadlocks:          %" PRIu64 "\n", st->deadlocks);
+}
