@@ -1,0 +1,154 @@
+#ifndef POSTDESK_STORE_PRIVATE_H
+#define POSTDESK_STORE_PRIVATE_H
+
+/*++
+/* NAME
+/*	store_private 3h
+/* SUMMARY
+/*	store module internals shared by store/*.c
+/* SYNOPSIS
+/*	#include "store_private.h"
+/* DESCRIPTION
+/*	The definitions of struct store and struct store_batch, the
+/*	record codec, key builders, the BDB error mapping and the small
+/*	helpers that several store files use. Nothing here is public:
+/*	only store/*.c and the store unit test include it.
+/*
+/*	Databases (one file each in the environment directory):
+/* .IP tickets.db
+/*	number -> ticket record (STORE_REC_TICKET).
+/* .IP articles.db
+/*	number NUL be32(index) -> article record without raw bytes.
+/* .IP raw.db
+/*	number NUL be32(index) -> the raw message, byte for byte.
+/* .IP history.db
+/*	number NUL be32(seq) -> history record.
+/* .IP msgid.db
+/*	lowercase Message-ID -> number.
+/* .IP dedup.db
+/*	Message-ID NUL sha256 (or sha256 alone) -> be32(article) number.
+/* .IP idx_queue.db
+/*	queue NUL state NUL number -> empty.
+/* .IP idx_customer.db
+/*	lowercase customer NUL number -> empty.
+/* .IP idx_owner.db
+/*	owner NUL number -> empty.
+/* .IP meta.db
+/*	"schema_version", "maintenance", "count:tickets",
+/*	"count:articles", "counter:YYYYMMDD" -> be64.
+/*--*/
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <db.h>
+
+#include "util.h"
+#include "store.h"
+
+/*
+ * Record format: byte 0 is the format version, byte 1 the record kind.
+ */
+#define STORE_REC_VERSION	1
+#define STORE_REC_TICKET	'T'
+#define STORE_REC_ARTICLE	'A'
+#define STORE_REC_HISTORY	'H'
+
+/* Growable scratch memory for DB_DBT_USERMEM output. */
+struct store_scratch {
+    unsigned char *data;
+    size_t  size;
+};
+
+enum store_db_id {
+    STORE_DB_TICKETS,
+    STORE_DB_ARTICLES,
+    STORE_DB_RAW,
+    STORE_DB_HISTORY,
+    STORE_DB_MSGID,
+    STORE_DB_DEDUP,
+    STORE_DB_IDX_QUEUE,
+    STORE_DB_IDX_CUSTOMER,
+    STORE_DB_IDX_OWNER,
+    STORE_DB_META,
+    STORE_DB_COUNT,
+};
+
+struct store {
+    char   *dir;
+    int     lock_fd;			/* flock()ed DIR/store.lock */
+    DB_ENV *env;
+    DB     *db[STORE_DB_COUNT];
+    atomic_int maintenance;		/* cached meta "maintenance" */
+    atomic_int schema_version;
+    atomic_uint_fast64_t batches;
+    atomic_uint_fast64_t batched_messages;
+    atomic_uint_fast64_t deadlocks;
+};
+
+struct store_batch {
+    struct store *store;
+    DB_TXN *txn;
+    size_t  n_messages;			/* store_deliver() calls that wrote */
+    uint64_t new_tickets;		/* meta count deltas, written at commit */
+    uint64_t new_articles;
+    int     failed;			/* a write failed: commit must abort */
+    int     failed_status;		/* STORE_TEMP or STORE_RETRY */
+    struct buf *enc;			/* record encoding */
+    struct buf *key;			/* key building */
+    struct buf *key2;			/* second key (index updates) */
+    struct store_scratch get;		/* DB get output */
+};
+
+/*
+ * Ticket record plus the fields that are not public.
+ */
+struct store_ticket_rec {
+    struct store_ticket t;
+    uint32_t n_history;			/* next history seq is n_history + 1 */
+};
+
+/* store_codec.c */
+extern void store_codec_ticket_encode(struct buf *, const struct store_ticket_rec *);
+extern int store_codec_ticket_decode(const void *, size_t, const char *number,
+				             struct store_ticket_rec *);
+extern void store_codec_article_encode(struct buf *, const struct store_article *);
+extern int store_codec_article_decode(const void *, size_t, uint32_t index,
+				              struct store_article *);
+extern void store_codec_history_encode(struct buf *, const struct store_history *);
+extern int store_codec_history_decode(const void *, size_t,
+				              struct store_history *);
+extern void store_ticket_fields_free(struct store_ticket *);
+extern void store_article_fields_free(struct store_article *);
+extern void store_history_fields_free(struct store_history *);
+
+/* store_env.c */
+extern int store_bdb_status(struct store *, const char *log_id,
+			            const char *what, int ret);
+extern int store_get(DB *, DB_TXN *, const void *key, size_t key_len,
+		             struct store_scratch *, size_t *len_r, uint32_t flags);
+extern int store_cursor_get(DBC *, struct store_scratch *key, size_t *key_len,
+			            struct store_scratch *data, size_t *data_len,
+			            uint32_t flags);
+extern void store_scratch_free(struct store_scratch *);
+extern int store_meta_get(struct store *, DB_TXN *, const char *name,
+			          uint64_t *value_r, uint32_t flags);
+extern int store_meta_put(struct store *, DB_TXN *, const char *name,
+			          uint64_t value);
+extern int store_meta_del(struct store *, DB_TXN *, const char *name);
+
+/* store_deliver.c */
+extern int store_index_apply(struct store_batch *, const char *log_id,
+			             const struct store_ticket *old_t,
+			             const struct store_ticket *new_t);
+
+/* store_codec.c: keys and integers */
+extern size_t store_key_item(unsigned char *out, size_t out_len,
+			             const char *number, uint32_t item);
+extern void store_be32_put(unsigned char *out, uint32_t v);
+extern uint32_t store_be32_get(const unsigned char *in);
+extern void store_be64_put(unsigned char *out, uint64_t v);
+extern uint64_t store_be64_get(const unsigned char *in);
+
+#define STORE_KEY_ITEM_MAX	(32 + 1 + 4)
+
+#endif

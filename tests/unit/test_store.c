@@ -1,0 +1,1461 @@
+/*++
+/* NAME
+/*	test_store 1
+/* SUMMARY
+/*	CUnit tests of the store module
+/* SYNOPSIS
+/*	test_store
+/* DESCRIPTION
+/*	Runs every test against temporary Berkeley DB environments under
+/*	one mkdtemp(3) directory, removed at the end: ticket numbers,
+/*	delivery (new ticket, follow-up by ticket reference and by
+/*	References, deduplication, state transitions with the three
+/*	follow_up_closed settings from a real configuration file,
+/*	automatic mail), a 26 MB message, the daily counter, batches
+/*	(many messages, abort, a lock conflict that must give STORE_RETRY
+/*	and a clean replay), one writer with two reader threads, lists,
+/*	maintenance, the process lock, crash recovery after kill -9 of a
+/*	forked writer, schema versions, and the record codec on truncated
+/*	input. A last test prints a small throughput measurement (4 KB
+/*	mails, batches of 16 vs 1; POSTDESK_STORE_BENCH=N sets the count,
+/*	0 skips it) and asserts only that batching saves log flushes.
+/* DIAGNOSTICS
+/*	Exit status 0 when every test passed.
+/* LICENSE
+/*	MIT, see LICENSE.
+/* AUTHOR(S)
+/*	The postdesk developers.
+/*--*/
+
+#include <errno.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+
+#include "conf.h"
+#include "store.h"
+#include "store_private.h"
+#include "util.h"
+
+static char root[] = "/tmp/test_store.XXXXXX";
+static int dir_seq;
+static struct conf *conf;
+
+#define MSG_FIXED_DAY_Y	2024
+#define MSG_FIXED_DAY_M	10
+#define MSG_FIXED_DAY_D	24
+
+/*
+ * Helpers.
+ */
+
+/* new_dir - a fresh store directory path (not created) */
+
+static char *new_dir(void)
+{
+    return (mem_printf("%s/s%d", root, ++dir_seq));
+}
+
+/* day_time - local time on a given day at noon */
+
+static time_t day_time(int y, int m, int d)
+{
+    struct tm tm;
+
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = y - 1900;
+    tm.tm_mon = m - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = 12;
+    tm.tm_isdst = -1;
+    return (mktime(&tm));
+}
+
+/* expect_number - the number of the counter-th ticket of the fixed day */
+
+static void expect_number(char out[32], uint64_t counter)
+{
+    store_number_format(out, MSG_FIXED_DAY_Y, MSG_FIXED_DAY_M,
+			MSG_FIXED_DAY_D, 10, counter);
+}
+
+/* A test message with storage for its variable parts. */
+struct tmsg {
+    struct store_message m;
+    char    mid[128];
+    char    raw[512];
+    const char *refs[4];
+};
+
+/* fake_hash - any 32 bytes that depend on the raw bytes */
+
+static void fake_hash(unsigned char out[32], const char *raw, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL;
+    size_t  i;
+
+    memset(out, 0, 32);
+    for (i = 0; i < len; i++) {
+	h ^= (unsigned char) raw[i];
+	h *= 1099511628211ULL;
+	out[i % 32] ^= (unsigned char) (h >> 29);
+    }
+    for (i = 0; i < 32; i++)
+	out[i] ^= (unsigned char) (h >> (i % 8) * 8);
+}
+
+/* tmsg_init - a customer mail to queue Helpdesk on the fixed day */
+
+static void tmsg_init(struct tmsg *t, const char *mid, const char *subject)
+{
+    size_t  n;
+
+    memset(t, 0, sizeof(*t));
+    snprintf(t->mid, sizeof(t->mid), "%s", mid);
+    n = (size_t) snprintf(t->raw, sizeof(t->raw),
+			  "Message-ID: <%s>\r\nSubject: %s\r\n\r\nhello\r\n",
+			  mid, subject);
+    t->m.log_id = "TEST";
+    t->m.recipient = "helpdesk@example.org";
+    t->m.queue = "Helpdesk";
+    t->m.default_type = "Service Request";
+    t->m.sender = "bounce@example.com";
+    t->m.from = "marie.dupont@example.com";
+    t->m.from_header = "Marie Dupont <Marie.Dupont@example.com>";
+    t->m.to = "helpdesk@example.org";
+    t->m.cc = "";
+    t->m.subject = subject;
+    t->m.title = subject;
+    t->m.message_id = t->mid;
+    t->m.references = t->refs;
+    t->m.n_references = 0;
+    t->m.ticket_ref = 0;
+    t->m.automatic = 0;
+    t->m.body = "hello";
+    t->m.raw = t->raw;
+    t->m.raw_len = n;
+    fake_hash(t->m.hash, t->raw, n);
+    t->m.received = day_time(MSG_FIXED_DAY_Y, MSG_FIXED_DAY_M, MSG_FIXED_DAY_D);
+}
+
+/* open_store - store_open that must succeed */
+
+static struct store *open_store(const char *dir)
+{
+    struct store *s = 0;
+    char   *err = 0;
+    int     st = store_open(dir, &s, &err);
+
+    if (st != STORE_OK)
+	fprintf(stderr, "store_open %s: %d %s\n", dir, st, err ? err : "");
+    CU_ASSERT_EQUAL_FATAL(st, STORE_OK);
+    CU_ASSERT_PTR_NULL(err);
+    mem_free(err);
+    return (s);
+}
+
+/* deliver1 - one message in its own batch */
+
+static int deliver1(struct store *s, const struct store_message *m,
+		            struct store_result *r)
+{
+    struct store_batch *b;
+    int     st;
+
+    if ((st = store_batch_begin(s, &b)) != STORE_OK)
+	return (st);
+    if ((st = store_deliver(b, conf, m, r)) != STORE_OK) {
+	store_batch_abort(&b);
+	return (st);
+    }
+    return (store_batch_commit(&b));
+}
+
+/* force_state - set a ticket's state (and owner) through the internals */
+
+static void force_state(struct store *s, const char *number, const char *state,
+			        const char *queue)
+{
+    struct store_batch *b;
+    struct store_ticket_rec rec;
+    struct store_ticket old;
+    char   *old_state, *old_queue;
+    size_t  len;
+    DBT     k, d;
+
+    CU_ASSERT_EQUAL_FATAL(store_batch_begin(s, &b), STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(store_get(s->db[STORE_DB_TICKETS], b->txn, number,
+				    strlen(number), &b->get, &len, DB_RMW), 0);
+    CU_ASSERT_EQUAL_FATAL(store_codec_ticket_decode(b->get.data, len, number,
+						    &rec), STORE_OK);
+    old = rec.t;
+    old_state = rec.t.state;
+    old_queue = rec.t.queue;
+    rec.t.state = (char *) state;
+    if (queue)
+	rec.t.queue = (char *) queue;
+    CU_ASSERT_EQUAL(store_index_apply(b, "TEST", &old, &rec.t), STORE_OK);
+    store_codec_ticket_encode(b->enc, &rec);
+    memset(&k, 0, sizeof(k));
+    memset(&d, 0, sizeof(d));
+    k.data = (void *) number;
+    k.size = (u_int32_t) strlen(number);
+    d.data = buf_data_mut(b->enc);
+    d.size = (u_int32_t) buf_len(b->enc);
+    CU_ASSERT_EQUAL(s->db[STORE_DB_TICKETS]->put(s->db[STORE_DB_TICKETS],
+						 b->txn, &k, &d, 0), 0);
+    rec.t.state = old_state;
+    rec.t.queue = old_queue;
+    store_ticket_fields_free(&rec.t);
+    CU_ASSERT_EQUAL(store_batch_commit(&b), STORE_OK);
+}
+
+/* get_ticket - store_ticket_get that must succeed */
+
+static struct store_ticket *get_ticket(struct store *s, const char *number)
+{
+    struct store_ticket *t = 0;
+
+    CU_ASSERT_EQUAL_FATAL(store_ticket_get(s, number, &t), STORE_OK);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    return (t);
+}
+
+/* count_list - number of tickets matching a filter */
+
+static size_t count_list(struct store *s, const struct store_filter *f)
+{
+    struct store_ticket *v = 0;
+    size_t  n = 0;
+
+    CU_ASSERT_EQUAL(store_list(s, f, &v, &n), STORE_OK);
+    store_ticket_list_free(&v, n);
+    CU_ASSERT_PTR_NULL(v);
+    return (n);
+}
+
+/* rm_entry - nftw callback */
+
+static int rm_entry(const char *path, const struct stat *st, int flag,
+		            struct FTW *ftw)
+{
+    (void) st;
+    (void) flag;
+    (void) ftw;
+    return (remove(path));
+}
+
+/*
+ * Tests.
+ */
+
+/* test_number_format - DateChecksum examples */
+
+static void test_number_format(void)
+{
+    char    out[32];
+
+    store_number_format(out, 2024, 10, 24, 10, 1);
+    CU_ASSERT_STRING_EQUAL(out, "2024102410000015");
+    store_number_format(out, 2024, 10, 24, 10, 42);
+    CU_ASSERT_STRING_EQUAL(out, "2024102410000426");
+    /* More than 99999 a day: the counter grows, the check digit follows. */
+    store_number_format(out, 2024, 10, 24, 10, 123456);
+    CU_ASSERT_EQUAL(strlen(out), 17);
+    CU_ASSERT_EQUAL(strncmp(out, "2024102410123456", 16), 0);
+    CU_ASSERT_EQUAL(out[16] - '0', store_number_check_digit("2024102410123456"));
+    /* A one-digit system id is printed as is. */
+    store_number_format(out, 2026, 1, 2, 7, 3);
+    CU_ASSERT_EQUAL(strncmp(out, "20260102700003", 14), 0);
+    CU_ASSERT_EQUAL(strlen(out), 15);
+    /* Products, not digit sums: 9*2 = 18 counts 18. 1*1 + 9*2 = 19. */
+    CU_ASSERT_EQUAL(store_number_check_digit("19"), 1);
+    CU_ASSERT_EQUAL(store_number_check_digit("28"), 2);
+    /* Remainder 0 gives 10, written 1, never 0. */
+    CU_ASSERT_EQUAL(store_number_check_digit("0"), 1);
+    CU_ASSERT_EQUAL(store_number_check_digit("55"), 5);
+    CU_ASSERT_EQUAL(store_number_check_digit(""), -1);
+    CU_ASSERT_EQUAL(store_number_check_digit("12a"), -1);
+    store_number_format(out, -5, 1, 1, 10, 1);
+    CU_ASSERT_STRING_EQUAL(out, "");
+}
+
+/* test_new_ticket - every field, article, raw bytes, history */
+
+static void test_new_ticket(void)
+{
+    static const char raw[] = "Subject: x\r\n\r\nNUL:\0 8bit:\xe9\xff\x80 end\r\n";
+    struct store_attachment att[2] = {
+	{"facture \xc3\xa9t\xc3\xa9.pdf", "application/pdf", 12345},
+	{"", "image/png", 0},
+    };
+    char   *dir = new_dir(), *rawr = 0, expect[32];
+    struct store *s = open_store(dir);
+    struct store_result r;
+    struct store_ticket *t;
+    struct store_article *a;
+    struct tmsg tm;
+    size_t  len = 0;
+
+    tmsg_init(&tm, "first@example.com", "Imprimante en panne");
+    tm.m.title = "Imprimante en panne";
+    tm.m.subject = "RE: Imprimante en panne";
+    tm.m.cc = "Bob <bob@example.com>";
+    tm.m.body = "Bonjour,\nl'imprimante ne marche plus.";
+    tm.m.attachments = att;
+    tm.m.n_attachments = 2;
+    tm.m.raw = raw;
+    tm.m.raw_len = sizeof(raw) - 1;
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r), STORE_OK);
+    CU_ASSERT_EQUAL(r.outcome, STORE_OUTCOME_NEW_TICKET);
+    CU_ASSERT_EQUAL(r.article, 1);
+    expect_number(expect, 1);
+    CU_ASSERT_STRING_EQUAL(r.number, expect);
+
+    t = get_ticket(s, r.number);
+    CU_ASSERT_STRING_EQUAL(t->number, expect);
+    CU_ASSERT_STRING_EQUAL(t->title, "Imprimante en panne");
+    CU_ASSERT_STRING_EQUAL(t->queue, "Helpdesk");
+    CU_ASSERT_STRING_EQUAL(t->state, "new");
+    CU_ASSERT_EQUAL(t->priority, 3);
+    CU_ASSERT_STRING_EQUAL(t->type, "Service Request");
+    CU_ASSERT_EQUAL(t->locked, 0);
+    CU_ASSERT_PTR_NULL(t->owner);
+    CU_ASSERT_STRING_EQUAL(t->customer, "marie.dupont@example.com");
+    CU_ASSERT_EQUAL(t->created, tm.m.received);
+    CU_ASSERT_EQUAL(t->changed, tm.m.received);
+    CU_ASSERT_EQUAL(t->escalated, 0);
+    CU_ASSERT_PTR_NULL(t->merged_into);
+    CU_ASSERT_EQUAL(t->n_articles_total, 1);
+    CU_ASSERT_EQUAL_FATAL(t->n_articles, 1);
+    a = t->articles;
+    CU_ASSERT_EQUAL(a->index, 1);
+    CU_ASSERT_EQUAL(a->sender_type, STORE_SENDER_CUSTOMER);
+    CU_ASSERT_EQUAL(a->channel, STORE_CHANNEL_EMAIL);
+    CU_ASSERT_EQUAL(a->visible_to_customer, 1);
+    CU_ASSERT_EQUAL(a->seen, 0);
+    CU_ASSERT_STRING_EQUAL(a->from, "Marie Dupont <Marie.Dupont@example.com>");
+    CU_ASSERT_STRING_EQUAL(a->to, "helpdesk@example.org");
+    CU_ASSERT_STRING_EQUAL(a->cc, "Bob <bob@example.com>");
+    CU_ASSERT_STRING_EQUAL(a->subject, "RE: Imprimante en panne");
+    CU_ASSERT_STRING_EQUAL(a->message_id, "first@example.com");
+    CU_ASSERT_EQUAL(a->received, tm.m.received);
+    CU_ASSERT_STRING_EQUAL(a->body, "Bonjour,\nl'imprimante ne marche plus.");
+    CU_ASSERT_EQUAL(a->raw_len, sizeof(raw) - 1);
+    CU_ASSERT_EQUAL_FATAL(a->n_attachments, 2);
+    CU_ASSERT_STRING_EQUAL(a->attachments[0].name, att[0].name);
+    CU_ASSERT_STRING_EQUAL(a->attachments[0].content_type, "application/pdf");
+    CU_ASSERT_EQUAL(a->attachments[0].size, 12345);
+    CU_ASSERT_STRING_EQUAL(a->attachments[1].name, "");
+    CU_ASSERT_STRING_EQUAL(a->attachments[1].content_type, "image/png");
+    CU_ASSERT_EQUAL_FATAL(t->n_history, 1);
+    CU_ASSERT_STRING_EQUAL(t->history[0].what, "created");
+    CU_ASSERT_STRING_EQUAL(t->history[0].who, "marie.dupont@example.com");
+    CU_ASSERT_EQUAL(t->history[0].at, tm.m.received);
+    CU_ASSERT_PTR_NULL(t->history[0].new_value);
+    store_ticket_free(&t);
+    CU_ASSERT_PTR_NULL(t);
+
+    CU_ASSERT_EQUAL(store_raw_get(s, r.number, 1, &rawr, &len), STORE_OK);
+    CU_ASSERT_EQUAL(len, sizeof(raw) - 1);
+    CU_ASSERT(rawr && memcmp(rawr, raw, sizeof(raw) - 1) == 0);
+    mem_free(rawr);
+    CU_ASSERT_EQUAL(store_raw_get(s, r.number, 2, &rawr, &len), STORE_NOTFOUND);
+    CU_ASSERT_PTR_NULL(rawr);
+    CU_ASSERT_EQUAL(store_ticket_get(s, "2024102410000999", &t), STORE_NOTFOUND);
+    CU_ASSERT_PTR_NULL(t);
+
+    /* Empty title and subject: a placeholder; no From: the envelope. */
+    tmsg_init(&tm, "second@example.com", "");
+    tm.m.title = "";
+    tm.m.from = "";
+    tm.m.sender = "Someone@Example.NET";
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r), STORE_OK);
+    t = get_ticket(s, r.number);
+    CU_ASSERT_STRING_EQUAL(t->title, "(no subject)");
+    CU_ASSERT_STRING_EQUAL(t->customer, "someone@example.net");
+    store_ticket_free(&t);
+    store_close(&s);
+    CU_ASSERT_PTR_NULL(s);
+    mem_free(dir);
+}
+
+/* test_large - a message over the default size limit round-trips */
+
+static void test_large(void)
+{
+    size_t  n = 26 * 1024 * 1024 + 7, i, len = 0;
+    char   *dir = new_dir(), *big = mem_alloc(n), *back = 0;
+    struct store *s = open_store(dir);
+    struct store_result r;
+    struct tmsg tm;
+
+    for (i = 0; i < n; i++)
+	big[i] = (char) (i * 131 + (i >> 12));
+    tmsg_init(&tm, "big@example.com", "large");
+    tm.m.raw = big;
+    tm.m.raw_len = n;
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r), STORE_OK);
+    CU_ASSERT_EQUAL(store_raw_get(s, r.number, 1, &back, &len), STORE_OK);
+    CU_ASSERT_EQUAL(len, n);
+    CU_ASSERT(back && memcmp(back, big, n) == 0);
+    mem_free(back);
+    /* And a small one after it, in the same log. */
+    tmsg_init(&tm, "small@example.com", "small");
+    tm.m.ticket_ref = r.number;		/* msg points into the result */
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r), STORE_OK);
+    CU_ASSERT_EQUAL(r.article, 2);
+    CU_ASSERT_EQUAL(store_checkpoint(s), STORE_OK);
+    store_close(&s);
+    s = open_store(dir);
+    CU_ASSERT_EQUAL(store_raw_get(s, r.number, 1, &back, &len), STORE_OK);
+    CU_ASSERT_EQUAL(len, n);
+    mem_free(back);
+    store_close(&s);
+    mem_free(big);
+    mem_free(dir);
+}
+
+/* test_follow_up_ref - by the number from the subject */
+
+static void test_follow_up_ref(void)
+{
+    char   *dir = new_dir();
+    struct store *s = open_store(dir);
+    struct store_result r1, r2;
+    struct store_ticket *t;
+    struct tmsg tm;
+
+    tmsg_init(&tm, "a1@example.com", "Wifi");
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r1), STORE_OK);
+    tmsg_init(&tm, "a2@example.com", "RE: [Ticket#x] Wifi");
+    tm.m.ticket_ref = r1.number;
+    tm.m.received += 3600;
+    tm.m.body = "still broken";
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r2), STORE_OK);
+    CU_ASSERT_EQUAL(r2.outcome, STORE_OUTCOME_FOLLOW_UP);
+    CU_ASSERT_STRING_EQUAL(r2.number, r1.number);
+    CU_ASSERT_EQUAL(r2.article, 2);
+    t = get_ticket(s, r1.number);
+    CU_ASSERT_EQUAL(t->n_articles_total, 2);
+    CU_ASSERT_EQUAL_FATAL(t->n_articles, 2);
+    CU_ASSERT_EQUAL(t->articles[1].index, 2);
+    CU_ASSERT_STRING_EQUAL(t->articles[1].body, "still broken");
+    CU_ASSERT_STRING_EQUAL(t->state, "new");
+    CU_ASSERT_EQUAL(t->changed, tm.m.received);
+    CU_ASSERT_EQUAL_FATAL(t->n_history, 2);
+    CU_ASSERT_STRING_EQUAL(t->history[1].what, "article");
+    CU_ASSERT_STRING_EQUAL(t->history[1].new_value, "2");
+    store_ticket_free(&t);
+
+    /* A reference to a ticket that does not exist opens a new one. */
+    tmsg_init(&tm, "a3@example.com", "RE: [Ticket#2024102410099999x]");
+    tm.m.ticket_ref = "20241024100999992";
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r2), STORE_OK);
+    CU_ASSERT_EQUAL(r2.outcome, STORE_OUTCOME_NEW_TICKET);
+    CU_ASSERT_STRING_NOT_EQUAL(r2.number, r1.number);
+    store_close(&s);
+    mem_free(dir);
+}
+
+/* test_follow_up_references - second reference hits, case-insensitive */
+
+static void test_follow_up_references(void)
+{
+    char   *dir = new_dir();
+    struct store *s = open_store(dir);
+    struct store_result r1, r2;
+    struct tmsg tm;
+
+    tmsg_init(&tm, "Orig.ID@Example.COM", "VPN");
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r1), STORE_OK);
+    tmsg_init(&tm, "reply@example.net", "Re: VPN");
+    tm.refs[0] = "unknown@nowhere.example";
+    tm.refs[1] = "orig.id@example.com";
+    tm.m.n_references = 2;
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r2), STORE_OK);
+    CU_ASSERT_EQUAL(r2.outcome, STORE_OUTCOME_FOLLOW_UP);
+    CU_ASSERT_STRING_EQUAL(r2.number, r1.number);
+    CU_ASSERT_EQUAL(r2.article, 2);
+
+    /* The reply's own Message-ID now threads too. */
+    tmsg_init(&tm, "reply2@example.net", "Re: Re: VPN");
+    tm.refs[0] = "REPLY@example.net";
+    tm.m.n_references = 1;
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r2), STORE_OK);
+    CU_ASSERT_EQUAL(r2.outcome, STORE_OUTCOME_FOLLOW_UP);
+    CU_ASSERT_EQUAL(r2.article, 3);
+
+    /* No reference known: a new ticket. */
+    tmsg_init(&tm, "other@example.net", "Re: something");
+    tm.refs[0] = "nothing@example.net";
+    tm.m.n_references = 1;
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r2), STORE_OK);
+    CU_ASSERT_EQUAL(r2.outcome, STORE_OUTCOME_NEW_TICKET);
+    store_close(&s);
+    mem_free(dir);
+}
+
+/* test_dedup - same message in one batch, across batches, two queues */
+
+static void test_dedup(void)
+{
+    char   *dir = new_dir();
+    struct store *s = open_store(dir);
+    struct store_result r1, r2, r3;
+    struct store_batch *b;
+    struct store_stats st;
+    struct tmsg tm, tm2;
+
+    tmsg_init(&tm, "dup@example.com", "Twice");
+    CU_ASSERT_EQUAL_FATAL(store_batch_begin(s, &b), STORE_OK);
+    CU_ASSERT_EQUAL(store_deliver(b, conf, &tm.m, &r1), STORE_OK);
+    CU_ASSERT_EQUAL(store_deliver(b, conf, &tm.m, &r2), STORE_OK);
+    CU_ASSERT_EQUAL(store_batch_commit(&b), STORE_OK);
+    CU_ASSERT_PTR_NULL(b);
+    CU_ASSERT_EQUAL(r1.outcome, STORE_OUTCOME_NEW_TICKET);
+    CU_ASSERT_EQUAL(r2.outcome, STORE_OUTCOME_DUPLICATE);
+    CU_ASSERT_STRING_EQUAL(r2.number, r1.number);
+    CU_ASSERT_EQUAL(r2.article, 1);
+
+    /* An LMTP retry after a lost 250. */
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r3), STORE_OK);
+    CU_ASSERT_EQUAL(r3.outcome, STORE_OUTCOME_DUPLICATE);
+    CU_ASSERT_STRING_EQUAL(r3.number, r1.number);
+
+    /* The same message to a second queue address. */
+    tm.m.recipient = "network@example.org";
+    tm.m.queue = "Network";
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r3), STORE_OK);
+    CU_ASSERT_EQUAL(r3.outcome, STORE_OUTCOME_DUPLICATE);
+    CU_ASSERT_STRING_EQUAL(r3.number, r1.number);
+
+    /* Same Message-ID, other content: not a duplicate. */
+    tmsg_init(&tm2, "dup@example.com", "Twice, changed");
+    CU_ASSERT_EQUAL(deliver1(s, &tm2.m, &r3), STORE_OK);
+    CU_ASSERT_NOT_EQUAL(r3.outcome, STORE_OUTCOME_DUPLICATE);
+    /* No Message-ID: the hash alone. */
+    tmsg_init(&tm2, "", "No id");
+    CU_ASSERT_EQUAL(deliver1(s, &tm2.m, &r1), STORE_OK);
+    CU_ASSERT_EQUAL(r1.outcome, STORE_OUTCOME_NEW_TICKET);
+    CU_ASSERT_EQUAL(deliver1(s, &tm2.m, &r2), STORE_OK);
+    CU_ASSERT_EQUAL(r2.outcome, STORE_OUTCOME_DUPLICATE);
+    CU_ASSERT_STRING_EQUAL(r2.number, r1.number);
+
+    CU_ASSERT_EQUAL(store_stats(s, &st), STORE_OK);
+    CU_ASSERT_EQUAL(st.tickets, 3);		/* dup, changed, no id */
+    CU_ASSERT_EQUAL(st.articles, 3);
+    store_close(&s);
+    mem_free(dir);
+}
+
+/* test_states - pending -> open; closed with reopen, reject, new */
+
+static void test_states(void)
+{
+    char   *dir = new_dir(), *note;
+    struct store *s = open_store(dir);
+    struct store_result r1, r2;
+    struct store_ticket *t;
+    struct tmsg tm;
+    int     i = 0;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
+#define NEXT_MSG(subj) do { char _m[64]; \
+	snprintf(_m, sizeof(_m), "st%d@example.com", ++i); \
+	tmsg_init(&tm, _m, subj); } while (0)
+
+    /* pending reminder -> open, with history */
+    NEXT_MSG("pending");
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r1), STORE_OK);
+    force_state(s, r1.number, "pending reminder", 0);
+    NEXT_MSG("Re: pending");
+    tm.m.ticket_ref = r1.number;
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r2), STORE_OK);
+    CU_ASSERT_EQUAL(r2.outcome, STORE_OUTCOME_FOLLOW_UP);
+    t = get_ticket(s, r1.number);
+    CU_ASSERT_STRING_EQUAL(t->state, "open");
+    CU_ASSERT_EQUAL_FATAL(t->n_history, 3);
+    CU_ASSERT_STRING_EQUAL(t->history[2].what, "state");
+    CU_ASSERT_STRING_EQUAL(t->history[2].old_value, "pending reminder");
+    CU_ASSERT_STRING_EQUAL(t->history[2].new_value, "open");
+    store_ticket_free(&t);
+    /* open stays open, without a state record */
+    NEXT_MSG("Re: open");
+    tm.m.ticket_ref = r1.number;
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r2), STORE_OK);
+    t = get_ticket(s, r1.number);
+    CU_ASSERT_STRING_EQUAL(t->state, "open");
+    CU_ASSERT_EQUAL(t->n_history, 4);
+    store_ticket_free(&t);
+
+    /* closed in Helpdesk (reopen) -> open */
+    force_state(s, r1.number, "closed successful", 0);
+    NEXT_MSG("Re: closed");
+    tm.m.ticket_ref = r1.number;
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r2), STORE_OK);
+    CU_ASSERT_EQUAL(r2.outcome, STORE_OUTCOME_FOLLOW_UP);
+    CU_ASSERT_STRING_EQUAL(r2.number, r1.number);
+    t = get_ticket(s, r1.number);
+    CU_ASSERT_STRING_EQUAL(t->state, "open");
+    CU_ASSERT_STRING_EQUAL(t->history[t->n_history - 1].old_value,
+			   "closed successful");
+    store_ticket_free(&t);
+
+    /* closed in Strict (reject) -> REJECTED, nothing written */
+    force_state(s, r1.number, "closed unsuccessful", "Strict");
+    NEXT_MSG("Re: rejected");
+    tm.m.ticket_ref = r1.number;
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r2), STORE_OK);
+    CU_ASSERT_EQUAL(r2.outcome, STORE_OUTCOME_REJECTED);
+    CU_ASSERT_STRING_EQUAL(r2.number, "");
+    CU_ASSERT(strncmp(r2.reason, "5.7.1 ", 6) == 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r2.reason, r1.number));
+    t = get_ticket(s, r1.number);
+    CU_ASSERT_STRING_EQUAL(t->state, "closed unsuccessful");
+    CU_ASSERT_EQUAL(t->n_articles, 4);		/* pending, 3 follow-ups */
+    store_ticket_free(&t);
+    /* Not remembered as seen: a retry is judged again. */
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r2), STORE_OK);
+    CU_ASSERT_EQUAL(r2.outcome, STORE_OUTCOME_REJECTED);
+
+    /* automatic mail on a closed/reject ticket: stored, still closed */
+    tm.m.automatic = 1;
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r2), STORE_OK);
+    CU_ASSERT_EQUAL(r2.outcome, STORE_OUTCOME_FOLLOW_UP);
+    CU_ASSERT_STRING_EQUAL(r2.number, r1.number);
+    t = get_ticket(s, r1.number);
+    CU_ASSERT_STRING_EQUAL(t->state, "closed unsuccessful");
+    CU_ASSERT_EQUAL(t->n_articles, 5);
+    store_ticket_free(&t);
+
+    /* closed in Fresh (new) -> a new ticket that names the old one */
+    force_state(s, r1.number, "closed successful", "Fresh");
+    NEXT_MSG("Re: new please");
+    tm.m.ticket_ref = r1.number;
+    tm.m.queue = "Helpdesk";
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r2), STORE_OK);
+    CU_ASSERT_EQUAL(r2.outcome, STORE_OUTCOME_NEW_TICKET);
+    CU_ASSERT_STRING_NOT_EQUAL(r2.number, r1.number);
+    t = get_ticket(s, r2.number);
+    CU_ASSERT_STRING_EQUAL(t->state, "new");
+    CU_ASSERT_STRING_EQUAL(t->queue, "Helpdesk");
+    CU_ASSERT_EQUAL_FATAL(t->n_history, 1);
+    CU_ASSERT_STRING_EQUAL(t->history[0].what, "created");
+    note = mem_printf("follow-up of closed ticket %s", r1.number);
+    CU_ASSERT_STRING_EQUAL(t->history[0].new_value, note);
+    mem_free(note);
+    store_ticket_free(&t);
+    t = get_ticket(s, r1.number);
+    CU_ASSERT_STRING_EQUAL(t->state, "closed successful");
+    store_ticket_free(&t);
+
+    /* automatic mail never reopens a pending ticket either */
+    force_state(s, r1.number, "pending auto close+", "Helpdesk");
+    NEXT_MSG("Out of office");
+    tm.m.ticket_ref = r1.number;
+    tm.m.automatic = 1;
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r2), STORE_OK);
+    CU_ASSERT_EQUAL(r2.outcome, STORE_OUTCOME_FOLLOW_UP);
+    t = get_ticket(s, r1.number);
+    CU_ASSERT_STRING_EQUAL(t->state, "pending auto close+");
+    store_ticket_free(&t);
+
+    /* a queue gone from the configuration: reopen */
+    force_state(s, r1.number, "closed successful", "Gone");
+    NEXT_MSG("Re: gone");
+    tm.m.ticket_ref = r1.number;
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r2), STORE_OK);
+    CU_ASSERT_EQUAL(r2.outcome, STORE_OUTCOME_FOLLOW_UP);
+    t = get_ticket(s, r1.number);
+    CU_ASSERT_STRING_EQUAL(t->state, "open");
+    store_ticket_free(&t);
+#undef NEXT_MSG
+    store_close(&s);
+    mem_free(dir);
+}
+
+/* test_counter - per day, survives close/reopen */
+
+static void test_counter(void)
+{
+    char   *dir = new_dir(), expect[32];
+    struct store *s = open_store(dir);
+    struct store_result r;
+    struct tmsg tm;
+
+    tmsg_init(&tm, "c1@example.com", "one");
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r), STORE_OK);
+    expect_number(expect, 1);
+    CU_ASSERT_STRING_EQUAL(r.number, expect);
+    tmsg_init(&tm, "c2@example.com", "two");
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r), STORE_OK);
+    expect_number(expect, 2);
+    CU_ASSERT_STRING_EQUAL(r.number, expect);
+    store_close(&s);
+
+    s = open_store(dir);
+    tmsg_init(&tm, "c3@example.com", "three");
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r), STORE_OK);
+    expect_number(expect, 3);
+    CU_ASSERT_STRING_EQUAL(r.number, expect);
+    /* Another day starts at 1 again. */
+    tmsg_init(&tm, "c4@example.com", "next day");
+    tm.m.received = day_time(2024, 10, 25);
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r), STORE_OK);
+    store_number_format(expect, 2024, 10, 25, 10, 1);
+    CU_ASSERT_STRING_EQUAL(r.number, expect);
+    store_close(&s);
+    mem_free(dir);
+}
+
+/* test_big_batch - many messages in one transaction */
+
+static void test_big_batch(void)
+{
+    enum {N = 300};
+    char   *dir = new_dir(), expect[32], mid[64];
+    struct store *s = open_store(dir);
+    struct store_result r;
+    struct store_batch *b;
+    struct store_stats st;
+    struct tmsg tm;
+    int     i, ok = 0;
+
+    CU_ASSERT_EQUAL_FATAL(store_batch_begin(s, &b), STORE_OK);
+    for (i = 1; i <= N; i++) {
+	snprintf(mid, sizeof(mid), "big%d@example.com", i);
+	tmsg_init(&tm, mid, "many");
+	expect_number(expect, (uint64_t) i);
+	if (store_deliver(b, conf, &tm.m, &r) == STORE_OK
+	    && r.outcome == STORE_OUTCOME_NEW_TICKET
+	    && strcmp(r.number, expect) == 0)
+	    ok++;
+    }
+    CU_ASSERT_EQUAL(ok, N);
+    CU_ASSERT_EQUAL(store_batch_commit(&b), STORE_OK);
+    CU_ASSERT_EQUAL(store_stats(s, &st), STORE_OK);
+    CU_ASSERT_EQUAL(st.tickets, N);
+    CU_ASSERT_EQUAL(st.articles, N);
+    CU_ASSERT_EQUAL(st.batches, 1);
+    CU_ASSERT_EQUAL(st.batched_messages, N);
+    CU_ASSERT(st.log_flushes >= 1);
+    CU_ASSERT_EQUAL(count_list(s, 0), N);
+    store_close(&s);
+    mem_free(dir);
+}
+
+/* test_abort - an aborted batch leaves nothing, not even the counter */
+
+static void test_abort(void)
+{
+    char   *dir = new_dir(), expect[32];
+    struct store *s = open_store(dir);
+    struct store_result r;
+    struct store_batch *b;
+    struct store_ticket *t = 0;
+    struct store_stats st;
+    struct tmsg tm;
+
+    tmsg_init(&tm, "ab@example.com", "aborted");
+    CU_ASSERT_EQUAL_FATAL(store_batch_begin(s, &b), STORE_OK);
+    CU_ASSERT_EQUAL(store_deliver(b, conf, &tm.m, &r), STORE_OK);
+    CU_ASSERT_EQUAL(r.outcome, STORE_OUTCOME_NEW_TICKET);
+    store_batch_abort(&b);
+    CU_ASSERT_PTR_NULL(b);
+    CU_ASSERT_EQUAL(store_ticket_get(s, r.number, &t), STORE_NOTFOUND);
+    CU_ASSERT_EQUAL(count_list(s, 0), 0);
+    CU_ASSERT_EQUAL(store_stats(s, &st), STORE_OK);
+    CU_ASSERT_EQUAL(st.tickets, 0);
+    CU_ASSERT_EQUAL(st.batches, 0);
+    /* Same message again: not a duplicate, same number. */
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r), STORE_OK);
+    CU_ASSERT_EQUAL(r.outcome, STORE_OUTCOME_NEW_TICKET);
+    expect_number(expect, 1);
+    CU_ASSERT_STRING_EQUAL(r.number, expect);
+    store_close(&s);
+    mem_free(dir);
+}
+
+/* test_list - filters, order, limit */
+
+static void test_list(void)
+{
+    char   *dir = new_dir(), mid[64];
+    struct store *s = open_store(dir);
+    struct store_filter f;
+    struct store_ticket *v = 0;
+    struct store_result r;
+    char    first[32] = "";
+    struct tmsg tm;
+    size_t  n = 0;
+    int     i;
+
+    /* 6 tickets: Helpdesk 0,2,4 and Network 1,3,5; customers a and b. */
+    for (i = 0; i < 6; i++) {
+	snprintf(mid, sizeof(mid), "list%d@example.com", i);
+	tmsg_init(&tm, mid, "list");
+	tm.m.queue = (i % 2) ? "Network" : "Helpdesk";
+	tm.m.from = (i < 3) ? "a@example.com" : "b@example.com";
+	tm.m.received += i * 60;
+	CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r), STORE_OK);
+	if (i == 0)
+	    memcpy(first, r.number, sizeof(first));
+    }
+    force_state(s, first, "open", 0);
+
+    memset(&f, 0, sizeof(f));
+    CU_ASSERT_EQUAL(count_list(s, &f), 6);
+    f.queue = "Helpdesk";
+    CU_ASSERT_EQUAL(count_list(s, &f), 3);
+    f.state = "open";
+    CU_ASSERT_EQUAL(count_list(s, &f), 1);
+    f.state = "new";
+    CU_ASSERT_EQUAL(count_list(s, &f), 2);
+    f.queue = 0;
+    CU_ASSERT_EQUAL(count_list(s, &f), 5);	/* state alone: scan */
+    memset(&f, 0, sizeof(f));
+    f.queue = "Help";				/* a prefix is not a queue */
+    CU_ASSERT_EQUAL(count_list(s, &f), 0);
+    f.queue = "Nowhere";
+    CU_ASSERT_EQUAL(count_list(s, &f), 0);
+    memset(&f, 0, sizeof(f));
+    f.customer = "A@Example.COM";
+    CU_ASSERT_EQUAL(count_list(s, &f), 3);
+    f.queue = "Network";
+    CU_ASSERT_EQUAL(count_list(s, &f), 1);
+    memset(&f, 0, sizeof(f));
+    f.owner = "alice";
+    CU_ASSERT_EQUAL(count_list(s, &f), 0);
+    memset(&f, 0, sizeof(f));
+    f.locked_only = 1;
+    CU_ASSERT_EQUAL(count_list(s, &f), 0);
+    memset(&f, 0, sizeof(f));
+    f.escalated_only = 1;
+    CU_ASSERT_EQUAL(count_list(s, &f), 0);
+
+    /* Newest first, limited. */
+    memset(&f, 0, sizeof(f));
+    f.limit = 2;
+    CU_ASSERT_EQUAL(store_list(s, &f, &v, &n), STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(n, 2);
+    CU_ASSERT(v[0].created > v[1].created);
+    CU_ASSERT_STRING_EQUAL(v[0].customer, "b@example.com");
+    CU_ASSERT_PTR_NULL(v[0].articles);
+    store_ticket_list_free(&v, n);
+    f.limit = 0;
+    f.queue = "Helpdesk";
+    CU_ASSERT_EQUAL(store_list(s, &f, &v, &n), STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(n, 3);
+    CU_ASSERT_STRING_EQUAL(v[2].number, first);
+    CU_ASSERT(v[0].created > v[1].created && v[1].created > v[2].created);
+    store_ticket_list_free(&v, n);
+    store_close(&s);
+    mem_free(dir);
+}
+
+/* test_maintenance - persistent flag */
+
+static void test_maintenance(void)
+{
+    char   *dir = new_dir();
+    struct store *s = open_store(dir);
+    struct store_stats st;
+
+    CU_ASSERT_EQUAL(store_maintenance(s), 0);
+    CU_ASSERT_EQUAL(store_set_maintenance(s, 1), STORE_OK);
+    CU_ASSERT_EQUAL(store_maintenance(s), 1);
+    store_close(&s);
+    s = open_store(dir);
+    CU_ASSERT_EQUAL(store_maintenance(s), 1);
+    CU_ASSERT_EQUAL(store_stats(s, &st), STORE_OK);
+    CU_ASSERT_EQUAL(st.maintenance, 1);
+    CU_ASSERT_EQUAL(st.schema_version, STORE_SCHEMA_VERSION);
+    CU_ASSERT_EQUAL(store_set_maintenance(s, 0), STORE_OK);
+    store_close(&s);
+    s = open_store(dir);
+    CU_ASSERT_EQUAL(store_maintenance(s), 0);
+    CU_ASSERT_EQUAL(store_checkpoint(s), STORE_OK);
+    store_close(&s);
+    mem_free(dir);
+}
+
+/* test_locked - a second process gets STORE_LOCKED */
+
+static void test_locked(void)
+{
+    char   *dir = new_dir();
+    struct store *s = open_store(dir);
+    pid_t   pid;
+    int     status = 0;
+
+    fflush(0);
+    if ((pid = fork()) == 0) {
+	struct store *s2 = 0;
+	char   *err = 0;
+	int     st = store_open(dir, &s2, &err);
+
+	_exit(st == STORE_LOCKED && s2 == 0 ? 0 : 1);
+    }
+    CU_ASSERT_FATAL(pid > 0);
+    CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    store_close(&s);
+    /* Released at close: another process may open it now. */
+    if ((pid = fork()) == 0) {
+	struct store *s2 = 0;
+	char   *err = 0;
+	int     st = store_open(dir, &s2, &err);
+
+	store_close(&s2);
+	_exit(st == STORE_OK ? 0 : 1);
+    }
+    CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    mem_free(dir);
+}
+
+/* test_crash - kill -9 with an open batch; recovery keeps the commits */
+
+static void test_crash(void)
+{
+    enum {N = 5};
+    char   *dir = new_dir(), expect[32], mid[64];
+    struct store *s;
+    struct store_result r;
+    struct tmsg tm;
+    pid_t   pid;
+    int     status = 0, i;
+
+    fflush(0);
+    if ((pid = fork()) == 0) {
+	struct store_batch *b;
+	char   *err = 0;
+
+	if (store_open(dir, &s, &err) != STORE_OK)
+	    _exit(2);
+	for (i = 1; i <= N; i++) {
+	    snprintf(mid, sizeof(mid), "crash%d@example.com", i);
+	    tmsg_init(&tm, mid, "committed");
+	    if (deliver1(s, &tm.m, &r) != STORE_OK)
+		_exit(3);
+	}
+	if (store_batch_begin(s, &b) != STORE_OK)
+	    _exit(4);
+	tmsg_init(&tm, "lost@example.com", "never committed");
+	if (store_deliver(b, conf, &tm.m, &r) != STORE_OK)
+	    _exit(5);
+	raise(SIGKILL);
+	_exit(6);
+    }
+    CU_ASSERT_FATAL(pid > 0);
+    CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+    CU_ASSERT_FATAL(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+    s = open_store(dir);
+    CU_ASSERT_EQUAL(count_list(s, 0), N);
+    tmsg_init(&tm, "after@example.com", "after the crash");
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r), STORE_OK);
+    expect_number(expect, N + 1);
+    CU_ASSERT_STRING_EQUAL(r.number, expect);
+    /* The lost message was never stored: not a duplicate now. */
+    tmsg_init(&tm, "lost@example.com", "never committed");
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r), STORE_OK);
+    CU_ASSERT_EQUAL(r.outcome, STORE_OUTCOME_NEW_TICKET);
+    store_close(&s);
+    mem_free(dir);
+}
+
+/* capture - log capture for the schema test */
+
+static char captured[2048];
+
+static void capture(enum log_level level, const char *line, void *context)
+{
+    (void) level;
+    (void) context;
+    if (strlen(captured) + strlen(line) + 2 < sizeof(captured)) {
+	strcat(captured, line);
+	strcat(captured, "\n");
+    }
+}
+
+/* test_schema - upgrade from v0, refuse a newer schema */
+
+static void test_schema(void)
+{
+    char   *dir = new_dir(), *err = 0;
+    struct store *s = open_store(dir);
+    struct store_result r;
+    struct store_stats st;
+    struct tmsg tm;
+    DB_TXN *txn;
+
+    /* Make it a v0 store: tickets, no version, no counters. */
+    tmsg_init(&tm, "v0@example.com", "old");
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r), STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(s->env->txn_begin(s->env, NULL, &txn, 0), 0);
+    CU_ASSERT_EQUAL(store_meta_del(s, txn, "schema_version"), 0);
+    CU_ASSERT_EQUAL(store_meta_del(s, txn, "count:tickets"), 0);
+    CU_ASSERT_EQUAL(store_meta_del(s, txn, "count:articles"), 0);
+    CU_ASSERT_EQUAL(txn->commit(txn, 0), 0);
+    store_close(&s);
+
+    captured[0] = 0;
+    log_set_capture(capture, 0);
+    s = open_store(dir);
+    log_set_capture(0, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(captured, "upgraded schema 0 to 1"));
+    CU_ASSERT_EQUAL(store_stats(s, &st), STORE_OK);
+    CU_ASSERT_EQUAL(st.schema_version, 1);
+    CU_ASSERT_EQUAL(st.tickets, 1);
+    CU_ASSERT_EQUAL(st.articles, 1);
+
+    /* A newer schema is refused with a clear error. */
+    CU_ASSERT_EQUAL_FATAL(s->env->txn_begin(s->env, NULL, &txn, 0), 0);
+    CU_ASSERT_EQUAL(store_meta_put(s, txn, "schema_version",
+				   STORE_SCHEMA_VERSION + 1), 0);
+    CU_ASSERT_EQUAL(txn->commit(txn, 0), 0);
+    store_close(&s);
+    log_set_stderr(0);
+    CU_ASSERT_EQUAL(store_open(dir, &s, &err), STORE_TEMP);
+    CU_ASSERT_PTR_NULL(s);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(err);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "store schema 2 is newer than this postdesk (1)"));
+    mem_free(err);
+    mem_free(dir);
+}
+
+/* test_codec - truncated and damaged records are refused */
+
+static void test_codec(void)
+{
+    struct store_attachment att = {"a.txt", "text/plain", 3};
+    struct store_ticket_rec rec, out;
+    struct store_article a, ao;
+    struct store_history h, ho;
+    struct buf *b = buf_create(0, 0);
+    unsigned char *copy;
+    size_t  len, i;
+    int     refused;
+
+    memset(&rec, 0, sizeof(rec));
+    strcpy(rec.t.number, "2024102410000015");
+    rec.t.title = "t";
+    rec.t.queue = "q";
+    rec.t.state = "new";
+    rec.t.priority = 3;
+    rec.t.type = "Incident";
+    rec.t.owner = "alice";
+    rec.t.customer = "c@example.com";
+    rec.t.created = -5;				/* before 1970 */
+    rec.t.changed = 1700000000;
+    rec.t.n_articles_total = 7;
+    rec.n_history = 9;
+    store_codec_ticket_encode(b, &rec);
+    len = buf_len(b);
+    CU_ASSERT_EQUAL_FATAL(store_codec_ticket_decode(buf_data(b), len,
+						    rec.t.number, &out), STORE_OK);
+    CU_ASSERT_STRING_EQUAL(out.t.owner, "alice");
+    CU_ASSERT_PTR_NULL(out.t.merged_into);
+    CU_ASSERT_EQUAL(out.t.created, -5);
+    CU_ASSERT_EQUAL(out.n_history, 9);
+    store_ticket_fields_free(&out.t);
+    /* Each copy is exactly as long as the prefix, so ASan sees overreads. */
+    for (refused = 0, i = 0; i < len; i++) {
+	copy = mem_memdup(buf_data(b), i);
+	refused += store_codec_ticket_decode(copy, i, "1", &out) == STORE_PERM;
+	mem_free(copy);
+    }
+    CU_ASSERT_EQUAL(refused, len);
+    /* Trailing bytes, another version, another kind. */
+    (void) buf_append(b, "x", 1);
+    CU_ASSERT_EQUAL(store_codec_ticket_decode(buf_data(b), len + 1, "1", &out),
+		    STORE_PERM);
+    buf_data_mut(b)[0] = 2;
+    CU_ASSERT_EQUAL(store_codec_ticket_decode(buf_data(b), len, "1", &out),
+		    STORE_PERM);
+    CU_ASSERT_EQUAL(store_codec_ticket_decode(0, 0, "1", &out), STORE_PERM);
+
+    memset(&a, 0, sizeof(a));
+    a.from = a.to = a.cc = a.subject = a.message_id = "x";
+    a.body = "body";
+    a.attachments = &att;
+    a.n_attachments = 1;
+    a.raw_len = 99;
+    store_codec_article_encode(b, &a);
+    len = buf_len(b);
+    CU_ASSERT_EQUAL_FATAL(store_codec_article_decode(buf_data(b), len, 4, &ao),
+			  STORE_OK);
+    CU_ASSERT_EQUAL(ao.index, 4);
+    CU_ASSERT_EQUAL(ao.raw_len, 99);
+    CU_ASSERT_STRING_EQUAL(ao.attachments[0].content_type, "text/plain");
+    store_article_fields_free(&ao);
+    for (refused = 0, i = 0; i < len; i++) {
+	copy = mem_memdup(buf_data(b), i);
+	refused += store_codec_article_decode(copy, i, 1, &ao) == STORE_PERM;
+	mem_free(copy);
+    }
+    CU_ASSERT_EQUAL(refused, len);
+    /* The ticket decoder refuses an article record. */
+    CU_ASSERT_EQUAL(store_codec_ticket_decode(buf_data(b), len, "1", &out),
+		    STORE_PERM);
+    /* A huge attachment count does not allocate or crash. */
+    copy = mem_memdup(buf_data(b), len);
+    {
+	size_t  off = len - 8 - (4 + 5) - (4 + 10) - 8 - 4;
+
+	store_be32_put(copy + off, 0x7fffffff);
+	CU_ASSERT_EQUAL(store_codec_article_decode(copy, len, 1, &ao), STORE_PERM);
+    }
+    mem_free(copy);
+
+    memset(&h, 0, sizeof(h));
+    h.at = 1;
+    h.who = "system";
+    h.what = "state";
+    h.old_value = 0;
+    h.new_value = "open";
+    store_codec_history_encode(b, &h);
+    len = buf_len(b);
+    CU_ASSERT_EQUAL_FATAL(store_codec_history_decode(buf_data(b), len, &ho), STORE_OK);
+    CU_ASSERT_PTR_NULL(ho.old_value);
+    CU_ASSERT_STRING_EQUAL(ho.new_value, "open");
+    store_history_fields_free(&ho);
+    for (refused = 0, i = 0; i < len; i++) {
+	copy = mem_memdup(buf_data(b), i);
+	refused += store_codec_history_decode(copy, i, &ho) == STORE_PERM;
+	mem_free(copy);
+    }
+    CU_ASSERT_EQUAL(refused, len);
+    buf_destroy(&b);
+}
+
+/* expirer - run the lock detector for expired timeouts until told */
+
+static atomic_int expirer_stop;
+
+static void *expirer(void *arg)
+{
+    DB_ENV *env = arg;
+    struct timespec ts = {0, 50 * 1000 * 1000};
+
+    while (!atomic_load(&expirer_stop)) {
+	(void) env->lock_detect(env, 0, DB_LOCK_EXPIRE, NULL);
+	nanosleep(&ts, 0);
+    }
+    return (0);
+}
+
+/* test_retry - a lock conflict is STORE_RETRY; the batch is replayed */
+
+static void test_retry(void)
+{
+    char   *dir = new_dir();
+    struct store *s = open_store(dir);
+    struct store_batch *b;
+    struct store_result r;
+    struct store_stats st;
+    struct tmsg tm;
+    DB_TXN *other;
+    DB     *raw;
+    DBT     k, d;
+    pthread_t th;
+
+    /* Another transaction holds the raw database's only page. */
+    raw = s->db[STORE_DB_RAW];
+    CU_ASSERT_EQUAL_FATAL(s->env->txn_begin(s->env, NULL, &other, 0), 0);
+    memset(&k, 0, sizeof(k));
+    memset(&d, 0, sizeof(d));
+    k.data = "zzz";
+    k.size = 3;
+    d.data = "x";
+    d.size = 1;
+    CU_ASSERT_EQUAL_FATAL(raw->put(raw, other, &k, &d, 0), 0);
+
+    alarm(30);					/* a hang fails loudly */
+    atomic_store(&expirer_stop, 0);
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&th, 0, expirer, s->env), 0);
+    tmsg_init(&tm, "retry@example.com", "retry");
+    CU_ASSERT_EQUAL_FATAL(store_batch_begin(s, &b), STORE_OK);
+    CU_ASSERT_EQUAL(b->txn->set_timeout(b->txn, 100000, DB_SET_LOCK_TIMEOUT), 0);
+    CU_ASSERT_EQUAL(store_deliver(b, conf, &tm.m, &r), STORE_RETRY);
+    /* The batch is poisoned: no more work, and commit refuses. */
+    CU_ASSERT_EQUAL(store_deliver(b, conf, &tm.m, &r), STORE_RETRY);
+    CU_ASSERT_EQUAL(store_batch_commit(&b), STORE_RETRY);
+    CU_ASSERT_PTR_NULL(b);
+    atomic_store(&expirer_stop, 1);
+    pthread_join(th, 0);
+    alarm(0);
+    CU_ASSERT_EQUAL(other->abort(other), 0);
+
+    /* The replay works and nothing of the first attempt remains. */
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r), STORE_OK);
+    CU_ASSERT_EQUAL(r.outcome, STORE_OUTCOME_NEW_TICKET);
+    CU_ASSERT_EQUAL(store_stats(s, &st), STORE_OK);
+    CU_ASSERT_EQUAL(st.tickets, 1);
+    CU_ASSERT(st.deadlocks >= 1);
+    store_close(&s);
+    mem_free(dir);
+}
+
+/* Shared state of the concurrency test. */
+struct conc {
+    struct store *s;
+    atomic_int done;
+    atomic_int reads;
+    atomic_int errors;
+};
+
+/* reader - list and read tickets until the writer is done */
+
+static void *reader(void *arg)
+{
+    struct conc *c = arg;
+    struct store_filter f;
+    struct store_ticket *v, *t;
+    size_t  n, i;
+    int     st;
+
+    memset(&f, 0, sizeof(f));
+    f.limit = 5;
+    while (!atomic_load(&c->done)) {
+	f.queue = (atomic_load(&c->reads) % 2) ? "Helpdesk" : 0;
+	if ((st = store_list(c->s, &f, &v, &n)) != STORE_OK) {
+	    atomic_fetch_add(&c->errors, 1);
+	    continue;
+	}
+	for (i = 0; i < n; i++) {
+	    st = store_ticket_get(c->s, v[i].number, &t);
+	    if (st == STORE_OK)
+		store_ticket_free(&t);
+	    else
+		atomic_fetch_add(&c->errors, 1);
+	}
+	store_ticket_list_free(&v, n);
+	atomic_fetch_add(&c->reads, 1);
+    }
+    return (0);
+}
+
+/* test_concurrent - one writer with replays, two readers */
+
+static void test_concurrent(void)
+{
+    enum {N = 400, BATCH = 8};
+    char   *dir = new_dir(), mid[64];
+    struct conc c;
+    struct store_batch *b;
+    struct store_result r;
+    struct store_stats st;
+    struct tmsg tm;
+    pthread_t th[2];
+    int     i, j, status, replays = 0, bad = 0;
+
+    memset(&c, 0, sizeof(c));
+    c.s = open_store(dir);
+    for (i = 0; i < 2; i++)
+	CU_ASSERT_EQUAL_FATAL(pthread_create(th + i, 0, reader, &c), 0);
+    for (i = 0; i < N; i += BATCH) {
+	if (store_batch_begin(c.s, &b) != STORE_OK) {
+	    bad++;
+	    break;
+	}
+	for (status = STORE_OK, j = i; j < i + BATCH && status == STORE_OK; j++) {
+	    snprintf(mid, sizeof(mid), "conc%d@example.com", j);
+	    tmsg_init(&tm, mid, "concurrent");
+	    if (j % 3 == 2) {			/* some follow-ups */
+		snprintf(mid, sizeof(mid), "conc%d@example.com", j - 1);
+		tm.refs[0] = mid;
+		tm.m.n_references = 1;
+	    }
+	    status = store_deliver(b, conf, &tm.m, &r);
+	}
+	if (status == STORE_OK)
+	    status = store_batch_commit(&b);
+	else
+	    store_batch_abort(&b);
+	if (status == STORE_RETRY) {
+	    replays++;
+	    i -= BATCH;				/* replay the batch */
+	} else if (status != STORE_OK) {
+	    bad++;
+	}
+    }
+    atomic_store(&c.done, 1);
+    for (i = 0; i < 2; i++)
+	pthread_join(th[i], 0);
+    CU_ASSERT_EQUAL(bad, 0);
+    CU_ASSERT_EQUAL(atomic_load(&c.errors), 0);
+    CU_ASSERT(atomic_load(&c.reads) > 0);
+    CU_ASSERT_EQUAL(store_stats(c.s, &st), STORE_OK);
+    CU_ASSERT_EQUAL(st.articles, N);
+    CU_ASSERT_EQUAL(st.tickets, N - N / 3);
+    printf("\n    concurrent: %d reads, %d replays, %llu deadlocks\n",
+	   atomic_load(&c.reads), replays, (unsigned long long) st.deadlocks);
+    store_close(&c.s);
+    mem_free(dir);
+}
+
+/* run_bench - n deliveries in batches of size; messages per second */
+
+static double run_bench(int n, int size, struct store_stats *st)
+{
+    char   *dir = new_dir(), mid[64];
+    struct store *s = open_store(dir);
+    struct store_batch *b = 0;
+    struct store_result r;
+    struct tmsg tm;
+    uint64_t t0, t1;
+    int     i, bad = 0;
+    static char body[4096];
+
+    memset(body, 'x', sizeof(body) - 1);
+    t0 = time_now_ms();
+    for (i = 0; i < n; i++) {
+	if (b == 0 && store_batch_begin(s, &b) != STORE_OK)
+	    bad++;
+	snprintf(mid, sizeof(mid), "bench%d@example.com", i);
+	tmsg_init(&tm, mid, "bench");
+	tm.m.body = body;			/* a 4 KB mail: body and raw */
+	tm.m.raw = body;
+	tm.m.raw_len = sizeof(body) - 1;
+	if (i % 2 && i > 1) {			/* half are follow-ups */
+	    snprintf(mid, sizeof(mid), "bench%d@example.com", i - 1);
+	    tm.refs[0] = mid;
+	    tm.m.n_references = 1;
+	}
+	if (b && store_deliver(b, conf, &tm.m, &r) != STORE_OK)
+	    bad++;
+	if (b && ((i + 1) % size == 0 || i == n - 1) && store_batch_commit(&b) != STORE_OK)
+	    bad++;
+    }
+    t1 = time_now_ms();
+    CU_ASSERT_EQUAL(bad, 0);
+    CU_ASSERT_EQUAL(store_stats(s, st), STORE_OK);
+    store_close(&s);
+    mem_free(dir);
+    return (n * 1000.0 / (double) (t1 > t0 ? t1 - t0 : 1));
+}
+
+/* test_bench - a quick measurement, printed, not asserted */
+
+static void test_bench(void)
+{
+    const char *env = getenv("POSTDESK_STORE_BENCH");
+    int     n = env ? atoi(env) : 1000;
+    struct store_stats st1, st16;
+    double  r1, r16;
+
+    if (n <= 0)
+	return;
+    r1 = run_bench(n, 1, &st1);
+    r16 = run_bench(n, 16, &st16);
+    printf("\n    bench: %d deliveries: batch 1: %.0f msg/s (%llu commits, "
+	   "%llu log flushes); batch 16: %.0f msg/s (%llu commits, "
+	   "%llu log flushes)\n", n, r1,
+	   (unsigned long long) st1.batches, (unsigned long long) st1.log_flushes,
+	   r16, (unsigned long long) st16.batches,
+	   (unsigned long long) st16.log_flushes);
+    CU_ASSERT_EQUAL(st1.batched_messages, (uint64_t) n);
+    CU_ASSERT_EQUAL(st16.batches, (uint64_t) (n + 15) / 16);
+    /* Batching must show in the flush count: far fewer than one a message. */
+    CU_ASSERT(st16.log_flushes < st1.log_flushes);
+}
+
+/*
+ * Suite setup: a temporary root and a configuration with three queues.
+ */
+
+static int suite_init(void)
+{
+    static const char text[] =
+	"[postdesk]\n"
+	"domain = desk.example.org\n"
+	"system_id = 10\n"
+	"\n"
+	"[queue Helpdesk]\n"
+	"addresses = helpdesk@example.org\n"
+	"group = helpdesk\n"
+	"follow_up_closed = reopen\n"
+	"\n"
+	"[queue Strict]\n"
+	"addresses = strict@example.org\n"
+	"group = helpdesk\n"
+	"follow_up_closed = reject\n"
+	"\n"
+	"[queue Fresh]\n"
+	"addresses = fresh@example.org\n"
+	"group = helpdesk\n"
+	"follow_up_closed = new\n";
+    char   *path, *errors = 0;
+    FILE   *fp;
+
+    if (mkdtemp(root) == 0)
+	return (1);
+    path = mem_printf("%s/postdesk.conf", root);
+    if ((fp = fopen(path, "w")) == 0) {
+	mem_free(path);
+	return (1);
+    }
+    fputs(text, fp);
+    fclose(fp);
+    conf = conf_load(path, &errors);
+    if (conf == 0)
+	fprintf(stderr, "conf_load: %s\n", errors ? errors : "?");
+    mem_free(errors);
+    mem_free(path);
+    return (conf == 0);
+}
+
+static int suite_clean(void)
+{
+    conf_unref(&conf);
+    return (nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS));
+}
+
+int     main(void)
+{
+    CU_pSuite suite;
+    CU_ErrorCode rc;
+    unsigned bad;
+
+    log_open("test_store", 1);
+    if (CU_initialize_registry() != CUE_SUCCESS)
+	return (1);
+    suite = CU_add_suite("store", suite_init, suite_clean);
+    CU_add_test(suite, "number format", test_number_format);
+    CU_add_test(suite, "codec refuses truncated records", test_codec);
+    CU_add_test(suite, "new ticket round trip", test_new_ticket);
+    CU_add_test(suite, "26 MB message", test_large);
+    CU_add_test(suite, "follow-up by ticket reference", test_follow_up_ref);
+    CU_add_test(suite, "follow-up by References", test_follow_up_references);
+    CU_add_test(suite, "deduplication", test_dedup);
+    CU_add_test(suite, "state transitions", test_states);
+    CU_add_test(suite, "daily counter", test_counter);
+    CU_add_test(suite, "many messages in one batch", test_big_batch);
+    CU_add_test(suite, "abort leaves nothing", test_abort);
+    CU_add_test(suite, "list filters", test_list);
+    CU_add_test(suite, "maintenance persists", test_maintenance);
+    CU_add_test(suite, "second process is locked out", test_locked);
+    CU_add_test(suite, "crash recovery", test_crash);
+    CU_add_test(suite, "schema versions", test_schema);
+    CU_add_test(suite, "lock conflict is STORE_RETRY", test_retry);
+    CU_add_test(suite, "one writer, two readers", test_concurrent);
+    CU_add_test(suite, "throughput (printed)", test_bench);
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    rc = CU_basic_run_tests();
+    bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
+    CU_cleanup_registry();
+    return ((rc != CUE_SUCCESS || bad) ? 1 : 0);
+}
