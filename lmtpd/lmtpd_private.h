@@ -1,0 +1,86 @@
+#ifndef POSTDESK_LMTPD_PRIVATE_H
+#define POSTDESK_LMTPD_PRIVATE_H
+
+/*++
+/* NAME
+/*	lmtpd_private 3h
+/* SUMMARY
+/*	postdesk-lmtpd internals: writer thread, delivery handler, server
+/* SYNOPSIS
+/*	#include "lmtpd_private.h"
+/* DESCRIPTION
+/*	Shared by lmtpd/writer.c, lmtpd/deliver.c, lmtpd/server.c and
+/*	lmtpd/main.c; not part of the public lmtp.h.
+/*--*/
+
+#include <pthread.h>
+#include <stddef.h>
+
+#include <lmtp.h>
+#include <store.h>
+
+struct conf;
+
+/*
+ * The writer (writer.c): one thread that commits every prepared message
+ * that is ready in one durable transaction, then wakes the sessions.
+ */
+struct writer_item {
+    const struct conf *conf;		/* snapshot the session decided with */
+    const struct store_message *msg;	/* borrowed until writer_submit returns */
+    int     status;			/* out: enum store_status */
+    struct store_result result;		/* out */
+    /* Private to writer.c: */
+    struct writer_item *next;
+    int     done;
+};
+
+struct writer;
+
+extern struct writer *writer_create(struct store *store);
+/* writer_submit - queue n items and wait until all are committed (or
+   failed); fills each item's status and result. */
+extern void writer_submit(struct writer *, struct writer_item *items, size_t n);
+/* writer_destroy - finish what is queued, stop the thread. */
+extern void writer_destroy(struct writer **writerp);
+
+/*
+ * The delivery handler (deliver.c): the lmtp_handler callbacks that
+ * route recipients, parse, and hand messages to the writer.
+ */
+struct deliver_context {
+    struct writer *writer;
+    struct store *store;
+    struct conf *(*conf_get) (void);	/* a new reference to the current snapshot */
+};
+
+extern const struct lmtp_handler deliver_handler;
+
+/* Per-session state of the handler: pass as the ctx of the session. */
+struct deliver_session;
+
+extern struct deliver_session *deliver_session_create(const struct deliver_context *);
+extern void deliver_session_destroy(struct deliver_session **);
+
+/*
+ * The server (server.c): listeners, one thread per session, the control
+ * socket, signals, orderly shutdown.
+ */
+/* server_listen - bind a listener for "unix:/path" or "inet:host:port";
+   a unix socket is made mode 0666 (Postfix's lmtp client must reach it).
+   Returns the fd, or -1 with *error_r set (mem_free()). */
+extern int server_listen(const char *spec, char **error_r);
+
+struct server;
+
+/* server_create - take over the bound LMTP listener and the control
+   socket path; sessions use dc. */
+extern struct server *server_create(int listen_fd, const char *control_path,
+			               const struct deliver_context *dc,
+				            const struct lmtp_limits *limits);
+/* server_run - the event loop: returns after SIGTERM/SIGINT once the
+   sessions in flight have finished. reload() is called on SIGHUP. */
+extern void server_run(struct server *, void (*reload) (void));
+extern void server_destroy(struct server **);
+
+#endif
