@@ -29,7 +29,8 @@
 /*
 /*	Verbs: show NUMBER [--json]; list [--queue Q] [--state S]
 /*	[--owner A|none] [--customer ADDR] [--locked] [--escalated]
-/*	[--limit N] [--json]; status [--json]; maintenance [on|off].
+/*	[--limit N] [--json]; status [--json]; maintenance [on|off];
+/*	raw NUMBER [ARTICLE] (the message as received, byte for byte).
 /*	A value option takes its value as the next argument or after
 /*	"=" (--queue=Helpdesk). "--owner none" selects unowned tickets.
 /*	"maintenance" without an argument reports the current setting.
@@ -49,6 +50,8 @@
 /*	MIT, see LICENSE.
 /*--*/
 
+#include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,14 +60,15 @@
 #include "ctl_private.h"
 
 enum verb {
-    VERB_SHOW, VERB_LIST, VERB_STATUS, VERB_MAINTENANCE,
+    VERB_SHOW, VERB_LIST, VERB_STATUS, VERB_MAINTENANCE, VERB_RAW,
 };
 
-static const char *verb_names[] = {"show", "list", "status", "maintenance"};
+static const char *verb_names[] = {"show", "list", "status", "maintenance", "raw"};
 
 struct request {
     enum verb verb;
-    const char *number;			/* show */
+    const char *number;			/* show, raw */
+    unsigned long article;		/* raw: 1.. */
     int     json;
     struct store_filter filter;		/* list */
     int     owner_none;			/* list --owner none */
@@ -204,14 +208,23 @@ static int parse_other(struct request *req, const char *arg, struct buf *err)
 {
     const char *verb = verb_names[req->verb];
 
-    if (strcmp(arg, "--json") == 0 && req->verb != VERB_MAINTENANCE) {
+    if (strcmp(arg, "--json") == 0 && req->verb != VERB_MAINTENANCE
+	&& req->verb != VERB_RAW) {
 	req->json = 1;
     } else if (arg[0] == '-') {
 	return (usage(err, verb, "unknown option", arg));
-    } else if (req->verb == VERB_SHOW && req->number == 0) {
+    } else if ((req->verb == VERB_SHOW || req->verb == VERB_RAW)
+	       && req->number == 0) {
 	if (!valid_number(arg))
 	    return (usage(err, verb, "not a ticket number:", arg));
 	req->number = arg;
+    } else if (req->verb == VERB_RAW && req->article == 0) {
+	char   *end;
+
+	errno = 0;
+	req->article = strtoul(arg, &end, 10);
+	if (errno || *end || arg[0] < '1' || arg[0] > '9' || req->article > UINT32_MAX)
+	    return (usage(err, verb, "not an article number:", arg));
     } else if (req->verb == VERB_MAINTENANCE && req->maintenance < 0) {
 	if (strcmp(arg, "on") == 0)
 	    req->maintenance = 1;
@@ -252,8 +265,10 @@ static int parse_request(int argc, char **argv, struct request *req,
 	if (status != UTIL_EX_OK)
 	    return (status);
     }
-    if (req->verb == VERB_SHOW && req->number == 0)
-	return (usage(err, "show", "missing ticket number", 0));
+    if ((req->verb == VERB_SHOW || req->verb == VERB_RAW) && req->number == 0)
+	return (usage(err, verb_names[req->verb], "missing ticket number", 0));
+    if (req->verb == VERB_RAW && req->article == 0)
+	req->article = 1;
     return (UTIL_EX_OK);
 }
 
@@ -354,6 +369,32 @@ static int do_status(struct store *store, const struct request *req,
     return (UTIL_EX_OK);
 }
 
+/* do_raw - the raw verb: an article's message as received */
+
+static int do_raw(struct store *store, const struct request *req,
+		          struct buf *text, struct buf *err)
+{
+    char   *raw = 0;
+    size_t  len = 0;
+    int     rc = store_raw_get(store, req->number, (uint32_t) req->article,
+			       &raw, &len);
+
+    if (rc == STORE_NOTFOUND) {
+	buf_printf(err, "%s: ticket %s has no article %lu\n", CTL_PROGNAME,
+		   req->number, req->article);
+	return (1);
+    }
+    if (rc != STORE_OK)
+	return (store_failed(err, "raw", rc));
+    if (buf_append(text, raw, len) < 0) {
+	mem_free(raw);
+	buf_printf(err, "%s: raw: output too large\n", CTL_PROGNAME);
+	return (UTIL_EX_SOFTWARE);
+    }
+    mem_free(raw);
+    return (UTIL_EX_OK);
+}
+
 /* do_maintenance - the maintenance verb */
 
 static int do_maintenance(struct store *store, const struct request *req,
@@ -402,6 +443,9 @@ int     ctl_run(struct store *store, const struct conf *conf, int argc,
 	break;
     case VERB_MAINTENANCE:
 	status = do_maintenance(store, &req, text, err);
+	break;
+    case VERB_RAW:
+	status = do_raw(store, &req, text, err);
 	break;
     }
     if (buf_append(out, buf_data(text), buf_len(text)) < 0) {

@@ -18,9 +18,10 @@
 /*
 /*	Wire protocol on the control socket (one request per connection):
 /*	the client sends each argument followed by a NUL byte, then one
-/*	more NUL byte. The server answers "<exit status>\n", then the
-/*	standard output text, then a NUL byte, then the standard error
-/*	text, and closes.
+/*	more NUL byte. The server answers "<exit status> <length>\n", then
+/*	<length> bytes of standard output (which may hold any byte, NUL
+/*	included: "raw" prints a message as received), then the standard
+/*	error text, and closes.
 /*--*/
 
 #include <util.h>

@@ -26,9 +26,9 @@
 /* DESCRIPTION
 /*	The wire protocol (see ctl.h): the client sends each argument
 /*	followed by a NUL byte, then one more NUL byte; the server answers
-/*	"<status>\en", the standard output text, a NUL byte, the standard
-/*	error text, and the connection ends. An argument therefore can not
-/*	be empty.
+/*	"<status> <length>\en", <length> bytes of standard output (any
+/*	bytes), the standard error text, and the connection ends. An
+/*	argument therefore can not be empty.
 /*
 /*	ctl_serve() reads one request from the connected fd, runs it with
 /*	ctl_run() and answers. A request is bounded: at most CTL_MAX_ARGS
@@ -192,17 +192,16 @@ static int split_request(char *data, char **argv, int max)
     return (argc);
 }
 
-/* answer - write status, out, NUL, err */
+/* answer - write "status outlen", out, err */
 
 static void answer(int fd, int status, struct buf *out, struct buf *err,
 		           int timeout_ms)
 {
-    char    head[16];
-    int     len = snprintf(head, sizeof(head), "%d\n", status);
+    char    head[48];
+    int     len = snprintf(head, sizeof(head), "%d %zu\n", status, buf_len(out));
 
     if (write_all(fd, head, (size_t) len, timeout_ms) < 0
-	|| write_all(fd, buf_data(out), strlen(buf_data(out)), timeout_ms) < 0
-	|| write_all(fd, "", 1, timeout_ms) < 0
+	|| write_all(fd, buf_data(out), buf_len(out), timeout_ms) < 0
 	|| write_all(fd, buf_data(err), buf_len(err), timeout_ms) < 0)
 	log_warn("control: cannot send the answer: %m");
 }
@@ -322,29 +321,35 @@ static int read_answer(int fd, struct buf *answer)
     }
 }
 
-/* parse_answer - "<status>\n" out NUL err; 0 or -1 (EPROTO) */
+/* parse_answer - "<status> <outlen>\n" out err; 0 or -1 (EPROTO) */
 
 static int parse_answer(const char *data, size_t len, struct buf *out,
 			        struct buf *err, int *status_r)
 {
-    const char *nl = memchr(data, '\n', len < 8 ? len : 8);
-    const char *nul;
+    const char *nl = memchr(data, '\n', len < 32 ? len : 32);
+    const char *cp = data;
     int     status = 0;
+    size_t  outlen = 0;
 
     if (nl == 0 || nl == data)
 	goto bad;
-    for (const char *cp = data; cp < nl; cp++) {
-	if (*cp < '0' || *cp > '9')
+    for (; cp < nl && *cp != ' '; cp++) {
+	if (*cp < '0' || *cp > '9' || status > 255)
 	    goto bad;
 	status = status * 10 + (*cp - '0');
     }
-    if (status > 255)
+    if (status > 255 || cp == data || cp >= nl || *cp++ != ' ' || cp == nl)
 	goto bad;
+    for (; cp < nl; cp++) {
+	if (*cp < '0' || *cp > '9' || outlen > SIZE_MAX / 10 - 10)
+	    goto bad;
+	outlen = outlen * 10 + (size_t) (*cp - '0');
+    }
     nl++;
-    if ((nul = memchr(nl, 0, len - (size_t) (nl - data))) == 0)
+    if (outlen > len - (size_t) (nl - data))
 	goto bad;
-    if (buf_append(out, nl, (size_t) (nul - nl)) < 0
-	|| buf_append(err, nul + 1, len - (size_t) (nul + 1 - data)) < 0) {
+    if (buf_append(out, nl, outlen) < 0
+	|| buf_append(err, nl + outlen, len - (size_t) (nl - data) - outlen) < 0) {
 	errno = EMSGSIZE;
 	return (-1);
     }

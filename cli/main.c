@@ -41,6 +41,7 @@ static const char usage_text[] =
 "       [--locked] [--escalated] [--limit N] [--json]   tickets, newest first\n"
 "  status [--json]                      daemon and store status\n"
 "  maintenance [on|off]                 defer new mail with 4xx, or accept it\n"
+"  raw NUMBER [ARTICLE]                 an article's message as received (default 1)\n"
 "exit: 0 ok, 1 no such ticket, 64 usage, 69 store unavailable, 78 bad config\n";
 
 /* fail - one line on stderr, return status */
