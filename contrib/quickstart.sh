@@ -1,0 +1,302 @@
+#!/bin/bash
+# quickstart.sh - run postdesk behind a private Postfix on loopback
+#
+# Usage: bash contrib/quickstart.sh [start|stop|status]   (as root, Debian 12)
+#
+# start (the default) installs the missing Debian packages and the postdesk
+# user (contrib/install-deps.sh), builds into build/, and starts, all on
+# 127.0.0.1 and all under run/:
+#   - run/postdesk.conf, made from contrib/postdesk.conf.example with
+#     state_dir = run/state, listen = inet:127.0.0.1:2424,
+#     relay = 127.0.0.1:2587, secret_file = run/secret (random, 0600);
+#   - postdesk-lmtpd (log run/lmtpd.log, pid run/lmtpd.pid);
+#   - a private Postfix instance in run/postfix: SMTP on 127.0.0.1:2525,
+#     a milter-free submission port 127.0.0.1:2587 for postdesk's own mail,
+#     the example's queue addresses routed by transport_maps and the domain
+#     desk.example.org by virtual_transport to lmtp:inet:127.0.0.1:2424;
+#   - an smtp-sink on 127.0.0.1:2526 as Postfix's relayhost: mail to
+#     anybody else (acknowledgements, notifications, bounces) is written to
+#     run/outbound/ instead of leaving the machine.
+# The daemon listens on TCP rather than on a unix socket so that Postfix's
+# lmtp(8), which runs as user postfix, needs no access to this directory.
+# If user postdesk cannot reach this checkout (e.g. it lies under /root),
+# run/ is a symbolic link to /var/lib/postdesk-quickstart.
+# start is idempotent: what already runs is left alone.
+# stop stops postdesk-lmtpd (SIGTERM), Postfix and the sink, and waits.
+# status says what runs and asks the daemon (postdeskctl status).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+TOP=$PWD
+SMTP_PORT=2525
+SUB_PORT=2587
+LMTP_PORT=2424
+SINK_PORT=2526
+LMTPD=$TOP/build/lmtpd/postdesk-lmtpd
+CTL=$TOP/build/cli/postdeskctl
+
+die() { echo "quickstart.sh: $*" >&2; exit 1; }
+say() { echo "quickstart.sh: $*"; }
+
+# run_dir - the real path of run/ (see the header about /root checkouts)
+run_dir() {
+    if [ -L "$TOP/run" ] || [ -d "$TOP/run" ]; then
+        readlink -f "$TOP/run"
+    elif getent passwd postdesk >/dev/null &&
+        ! runuser -u postdesk -- test -x "$TOP" 2>/dev/null; then
+        mkdir -p /var/lib/postdesk-quickstart
+        chmod 755 /var/lib/postdesk-quickstart
+        ln -s /var/lib/postdesk-quickstart "$TOP/run"
+        say "user postdesk cannot reach $TOP: run/ -> /var/lib/postdesk-quickstart" >&2
+        echo /var/lib/postdesk-quickstart
+    else
+        mkdir -p "$TOP/run"
+        echo "$TOP/run"
+    fi
+}
+
+# alive PID NAME - PID runs and is the command NAME
+alive() {
+    [ -n "$1" ] && [ "$(ps -o comm= -p "$1" 2>/dev/null)" = "$2" ] &&
+        ! ps -o stat= -p "$1" | grep -q '^Z'
+}
+
+# wait_gone PID SECONDS
+wait_gone() {
+    local end=$((SECONDS + $2))
+    while [ -n "$1" ] && kill -0 "$1" 2>/dev/null && ! ps -o stat= -p "$1" | grep -q '^Z'; do
+        [ $SECONDS -lt $end ] || return 1
+        sleep 0.2
+    done
+}
+
+# listening PORT
+listening() { [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]; }
+
+# wait_listening PORT SECONDS
+wait_listening() {
+    local end=$((SECONDS + $2))
+    until listening "$1"; do
+        [ $SECONDS -lt $end ] || return 1
+        sleep 0.2
+    done
+}
+
+pidof_file() { tr -d ' \n' 2>/dev/null <"$1" || true; }
+
+# write_conf - run/postdesk.conf from the example (kept if it exists)
+write_conf() {
+    local ex=$TOP/contrib/postdesk.conf.example
+    [ -f "$RUN/postdesk.conf" ] && return 0
+    [ -f "$ex" ] || die "$ex is missing"
+    sed -e "s|^state_dir = .*|state_dir = $RUN/state|" \
+        -e "s|^listen = .*|listen = inet:127.0.0.1:$LMTP_PORT|" \
+        -e "s|^relay = .*|relay = 127.0.0.1:$SUB_PORT|" \
+        -e "s|^secret_file = .*|secret_file = $RUN/secret|" \
+        "$ex" >"$RUN/postdesk.conf.new"
+    for k in "state_dir = $RUN/state" "listen = inet:127.0.0.1:$LMTP_PORT" \
+        "relay = 127.0.0.1:$SUB_PORT" "secret_file = $RUN/secret"; do
+        grep -qxF "$k" "$RUN/postdesk.conf.new" ||
+            die "could not set '$k' in run/postdesk.conf (example changed?)"
+    done
+    mv "$RUN/postdesk.conf.new" "$RUN/postdesk.conf"
+    chmod 644 "$RUN/postdesk.conf"
+    say "wrote $RUN/postdesk.conf"
+}
+
+# write_secret - run/secret: 32 random bytes in hex, 0600, owned by postdesk
+write_secret() {
+    [ -s "$RUN/secret" ] && return 0
+    (umask 077 && openssl rand -hex 32 >"$RUN/secret")
+    chown postdesk "$RUN/secret"
+    chmod 600 "$RUN/secret"
+}
+
+# conf_value KEY - a [postdesk] key of run/postdesk.conf
+conf_value() { sed -n "s/^$1 *= *//p" "$RUN/postdesk.conf" | head -n 1; }
+
+# setup_postfix - (re)write the private instance's configuration
+setup_postfix() {
+    local master=/etc/postfix/master.cf dest=lmtp:inet:127.0.0.1:$LMTP_PORT
+    local domain transport="" a
+    [ -f $master ] || master=/etc/postfix/master.cf.proto
+    mkdir -p "$PF/etc" "$PF/spool" "$PF/data" "$RUN/outbound"
+    chown postfix:postfix "$PF/data"
+    chown nobody "$RUN/outbound"
+    [ -f "$PF/etc/master.cf" ] || cp "$master" "$PF/etc/master.cf"
+    touch "$PF/etc/main.cf"
+    domain=$(conf_value domain)
+    # every queue address of the config goes to postdesk-lmtpd
+    for a in $(sed -n 's/^addresses *= *//p' "$RUN/postdesk.conf" | tr ';' ' '); do
+        transport="${transport:+$transport, }$a=$dest"
+    done
+    [ -n "$transport" ] || die "no queue addresses in run/postdesk.conf"
+    postconf -c "$PF/etc" -e \
+        "compatibility_level = 3.6" \
+        "queue_directory = $PF/spool" "data_directory = $PF/data" \
+        "syslog_name = postfix-quickstart" \
+        "myhostname = localhost" "inet_interfaces = 127.0.0.1" \
+        "inet_protocols = ipv4" "mynetworks = 127.0.0.0/8" \
+        "mydestination =" "alias_maps =" "alias_database =" \
+        "local_transport = error:5.1.1 no local delivery" \
+        "recipient_delimiter = +" \
+        "transport_maps = inline:{ $transport }" \
+        "virtual_mailbox_domains = $domain" "virtual_transport = $dest" \
+        "relayhost = [127.0.0.1]:$SINK_PORT" "smtp_dns_support_level = disabled" \
+        "lmtp_send_xforward_command = yes" \
+        "lmtp_destination_concurrency_limit = 4" \
+        "smtpd_milters =" "non_smtpd_milters =" \
+        "maillog_file_prefixes = $PF" "maillog_file = $PF/maillog" \
+        "queue_run_delay = 30s" "minimal_backoff_time = 30s" \
+        "maximal_backoff_time = 300s"
+    postconf -c "$PF/etc" -F '*/*/chroot = n'
+    # no inet listener of the system's master.cf: only the two below
+    for svc in $(postconf -c "$PF/etc" -M | awk '$2 == "inet" { print $1 "/inet" }'); do
+        case "$svc" in 127.0.0.1:$SMTP_PORT/*|127.0.0.1:$SUB_PORT/*) ;; *) postconf -c "$PF/etc" -M# "$svc" ;; esac
+    done
+    postconf -c "$PF/etc" -Me \
+        "127.0.0.1:$SMTP_PORT/inet = 127.0.0.1:$SMTP_PORT inet n - n - - smtpd"
+    postconf -c "$PF/etc" -Me \
+        "127.0.0.1:$SUB_PORT/inet = 127.0.0.1:$SUB_PORT inet n - n - - smtpd -o syslog_name=postfix-quickstart/submission -o smtpd_milters="
+}
+
+# postfix_cmd VERB - a postfix(1) command; errors go to a tty or the log
+# only, so run it under script(1) to see them
+postfix_cmd() {
+    script -qec "postfix -c $PF/etc $1" /dev/null
+}
+
+postfix_running() { postfix -c "$PF/etc" status >/dev/null 2>&1; }
+
+start_sink() {
+    local pid
+    pid=$(pidof_file "$RUN/sink.pid")
+    alive "$pid" smtp-sink && return 0
+    listening $SINK_PORT && die "port $SINK_PORT is taken by another program"
+    setsid nohup smtp-sink -u nobody -d "$RUN/outbound/%Y%m%d-%H%M%S." \
+        "127.0.0.1:$SINK_PORT" 20 >>"$RUN/sink.log" 2>&1 </dev/null &
+    echo $! >"$RUN/sink.pid"
+    wait_listening $SINK_PORT 10 || die "smtp-sink did not start (run/sink.log)"
+}
+
+start_lmtpd() {
+    local pid
+    pid=$(pidof_file "$RUN/lmtpd.pid")
+    if alive "$pid" postdesk-lmtpd; then
+        say "postdesk-lmtpd already runs (pid $pid)"
+        return 0
+    fi
+    listening $LMTP_PORT && die "port $LMTP_PORT is taken by another program"
+    echo "=== $(date -u +%FT%TZ) quickstart start" >>"$RUN/lmtpd.log"
+    setsid nohup "$LMTPD" -c "$RUN/postdesk.conf" -f >>"$RUN/lmtpd.log" 2>&1 </dev/null &
+    pid=$!
+    echo "$pid" >"$RUN/lmtpd.pid"
+    if ! wait_listening $LMTP_PORT 30; then
+        tail -n 20 "$RUN/lmtpd.log" >&2
+        die "postdesk-lmtpd did not start (see run/lmtpd.log)"
+    fi
+    alive "$pid" postdesk-lmtpd || { tail -n 20 "$RUN/lmtpd.log" >&2; die "postdesk-lmtpd exited"; }
+    say "postdesk-lmtpd started (pid $pid)"
+}
+
+start_postfix() {
+    if postfix_running; then
+        postfix_cmd reload >/dev/null
+        say "Postfix already runs (reloaded)"
+        return 0
+    fi
+    listening $SMTP_PORT && die "port $SMTP_PORT is taken by another program"
+    postfix_cmd check || die "postfix check failed (see above)"
+    postfix_cmd start >/dev/null || { tail -n 20 "$PF/maillog" >&2 || true; die "postfix start failed"; }
+    wait_listening $SMTP_PORT 30 || die "Postfix does not listen on 127.0.0.1:$SMTP_PORT"
+    say "Postfix started (SMTP 127.0.0.1:$SMTP_PORT, log run/postfix/maillog)"
+}
+
+do_start() {
+    [ "$(id -u)" -eq 0 ] || die "run me as root (packages, Postfix, the postdesk user)"
+    bash "$TOP/contrib/install-deps.sh"
+    RUN=$(run_dir)
+    PF=$RUN/postfix
+    if [ ! -f "$TOP/build/CMakeCache.txt" ]; then
+        cmake -S "$TOP" -B "$TOP/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    fi
+    cmake --build "$TOP/build" -j 2
+    [ -x "$LMTPD" ] || die "no $LMTPD after the build"
+    write_conf
+    write_secret
+    setup_postfix
+    start_sink
+    start_lmtpd
+    start_postfix
+    cat <<EOT
+
+postdesk runs. Send a first mail (Postfix listens on 127.0.0.1:$SMTP_PORT):
+
+  swaks --server 127.0.0.1:$SMTP_PORT --from marie.dupont@example.com \\
+        --to helpdesk@example.org --header 'Subject: Imprimante en panne' \\
+        --body 'Bonjour, l imprimante du 2e etage ne marche plus.'
+
+Look at it:
+
+  build/cli/postdeskctl -c run/postdesk.conf list
+  build/cli/postdeskctl -c run/postdesk.conf show NUMBER
+
+Logs: run/lmtpd.log, run/postfix/maillog; Postfix queue:
+postqueue -c $PF/etc -p; mail postdesk sends out lands in run/outbound/.
+Stop everything: bash contrib/quickstart.sh stop
+EOT
+}
+
+do_stop() {
+    local pid
+    [ -e "$TOP/run" ] || { say "nothing to stop (no run/)"; return 0; }
+    RUN=$(readlink -f "$TOP/run")
+    PF=$RUN/postfix
+    pid=$(pidof_file "$RUN/lmtpd.pid")
+    if alive "$pid" postdesk-lmtpd; then
+        kill -TERM "$pid"
+        wait_gone "$pid" 60 || die "postdesk-lmtpd (pid $pid) did not exit within 60 s of SIGTERM"
+        say "postdesk-lmtpd stopped"
+    fi
+    rm -f "$RUN/lmtpd.pid"
+    if [ -d "$PF/etc" ] && postfix_running; then
+        pid=$(pidof_file "$PF/spool/pid/master.pid")
+        postfix_cmd stop >/dev/null || true
+        wait_gone "$pid" 30 || die "Postfix master (pid $pid) did not exit"
+        say "Postfix stopped"
+    fi
+    pid=$(pidof_file "$RUN/sink.pid")
+    if alive "$pid" smtp-sink; then
+        kill -TERM "$pid"
+        wait_gone "$pid" 10 || true
+    fi
+    rm -f "$RUN/sink.pid"
+}
+
+do_status() {
+    local pid rc=0
+    [ -e "$TOP/run" ] || { say "not started (no run/)"; return 3; }
+    RUN=$(readlink -f "$TOP/run")
+    PF=$RUN/postfix
+    pid=$(pidof_file "$RUN/lmtpd.pid")
+    if alive "$pid" postdesk-lmtpd; then
+        say "postdesk-lmtpd runs (pid $pid)"
+        "$CTL" -c "$RUN/postdesk.conf" status || rc=1
+    else
+        say "postdesk-lmtpd is not running"; rc=3
+    fi
+    if [ -d "$PF/etc" ] && postfix_running; then
+        say "Postfix runs; $(postqueue -c "$PF/etc" -j 2>/dev/null | grep -c '^{' || true) message(s) queued"
+    else
+        say "Postfix is not running"; rc=3
+    fi
+    return $rc
+}
+
+case "${1:-start}" in
+start) do_start ;;
+stop) do_stop ;;
+status) do_status ;;
+-h|--help) sed -n '2,/^set -e/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//' ;;
+*) die "usage: $0 [start|stop|status]" ;;
+esac
