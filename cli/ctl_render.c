@@ -374,7 +374,7 @@ void    ctl_render_list(struct buf *out, const struct store_ticket *t, size_t n)
 	cells(t + i, cell, created, prio);
 	row(out, cell, width);
     }
-    buf_printf(out, "%zu tickets\n", n);
+    buf_printf(out, "%zu ticket%s\n", n, n == 1 ? "" : "s");
 }
 
 /* ctl_render_status - store and daemon facts */

@@ -448,6 +448,7 @@ static void test_list_filters(void)
     CU_ASSERT_EQUAL(RUN("list", "--customer", "Marie.Dupont@example.org"), 0);
     CU_ASSERT_EQUAL(count_rows(buf_data(out)), 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(buf_data(out), num_a));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf_data(out), "\n1 ticket\n"));
 
     CU_ASSERT_EQUAL(RUN("list", "--queue", "Helpdesk", "--customer",
 			"bob@example.org"), 0);
