@@ -187,6 +187,71 @@ const char *conf_user(const struct conf *c)
     return (c->user);
 }
 
+const char *conf_instance(const struct conf *c)
+{
+    return (c->instance ? c->instance : c->domain);
+}
+
+const char *conf_authserv_id(const struct conf *c)
+{
+    return (c->authserv_id ? c->authserv_id : c->domain);
+}
+
+unsigned conf_key_epoch(const struct conf *c)
+{
+    return (c->key_epoch);
+}
+
+unsigned conf_token_max_age(const struct conf *c)
+{
+    return (c->token_max_age);
+}
+
+const char *conf_templates_dir(const struct conf *c)
+{
+    return (c->templates_dir);
+}
+
+const char *conf_relay_tls(const struct conf *c)
+{
+    return (c->relay_tls);
+}
+
+const char *conf_relay_ca_file(const struct conf *c)
+{
+    return (c->relay_ca_file);
+}
+
+const char *conf_relay_user(const struct conf *c)
+{
+    return (c->relay_user);
+}
+
+const char *conf_relay_password_file(const struct conf *c)
+{
+    return (c->relay_password_file);
+}
+
+unsigned conf_outbox_max_age(const struct conf *c)
+{
+    return (c->outbox_max_age);
+}
+
+unsigned conf_milter_max_received(const struct conf *c)
+{
+    return (c->milter_max_received);
+}
+
+unsigned conf_milter_rate_sender(const struct conf *c)
+{
+    return (c->milter_rate_sender);
+}
+
+unsigned conf_milter_rate_client(const struct conf *c)
+{
+    return (c->milter_rate_client);
+}
+
 const char *const *conf_dedicated_domains(const struct conf *c)
 {
     return (c->dedicated_domains);

@@ -100,6 +100,21 @@ extern const char *conf_user(const struct conf *);	/* "postdesk" */
    (lowercase, NULL-terminated); never NULL. */
 extern const char *const *conf_dedicated_domains(const struct conf *);
 
+/* Outbound mail, signed addresses and the milter. */
+extern const char *conf_instance(const struct conf *);	/* X-Postdesk-Loop; default domain */
+extern const char *conf_authserv_id(const struct conf *);	/* default domain */
+extern unsigned conf_key_epoch(const struct conf *);	/* 0..255 */
+extern unsigned conf_token_max_age(const struct conf *);	/* days */
+extern const char *conf_templates_dir(const struct conf *);
+extern const char *conf_relay_tls(const struct conf *);	/* none|may|encrypt */
+extern const char *conf_relay_ca_file(const struct conf *);	/* NULL: system CAs */
+extern const char *conf_relay_user(const struct conf *);	/* NULL: no AUTH */
+extern const char *conf_relay_password_file(const struct conf *);
+extern unsigned conf_outbox_max_age(const struct conf *);	/* days */
+extern unsigned conf_milter_max_received(const struct conf *);
+extern unsigned conf_milter_rate_sender(const struct conf *);	/* per hour, 0 off */
+extern unsigned conf_milter_rate_client(const struct conf *);	/* per hour, 0 off */
+
 extern size_t conf_queue_count(const struct conf *);
 extern const struct conf_queue *conf_queue_at(const struct conf *, size_t i);
 extern const struct conf_queue *conf_queue_find(const struct conf *, const char *name);

@@ -40,6 +40,19 @@ struct conf {
     size_t  max_message_size;
     unsigned auto_ack_limit;
     const char *const *dedicated_domains;
+    const char *instance;		/* NULL: the domain */
+    const char *authserv_id;		/* NULL: the domain */
+    unsigned key_epoch;
+    unsigned token_max_age;
+    const char *templates_dir;
+    const char *relay_tls;
+    const char *relay_ca_file;
+    const char *relay_user;
+    const char *relay_password_file;
+    unsigned outbox_max_age;
+    unsigned milter_max_received;
+    unsigned milter_rate_sender;
+    unsigned milter_rate_client;
 
     struct conf_queue *queues;
     size_t  n_queues;

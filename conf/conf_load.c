@@ -67,6 +67,19 @@
 #define MIN_AUTO_ACK_LIMIT	0
 #define MAX_AUTO_ACK_LIMIT	10000
 #define DEF_USER		"postdesk"
+#define DEF_TEMPLATES_DIR	"/etc/postdesk/templates"
+#define DEF_KEY_EPOCH		0
+#define MAX_KEY_EPOCH		255
+#define DEF_TOKEN_MAX_AGE	30	/* days */
+#define MAX_TOKEN_MAX_AGE	365
+#define DEF_RELAY_TLS		"none"
+#define DEF_OUTBOX_MAX_AGE	5	/* days, like maximal_queue_lifetime */
+#define MAX_OUTBOX_MAX_AGE	30
+#define DEF_MILTER_MAX_RECEIVED	30
+#define MAX_MILTER_MAX_RECEIVED	1000
+#define DEF_MILTER_RATE_SENDER	30	/* new mails per sender per hour */
+#define DEF_MILTER_RATE_CLIENT	120	/* per client IP per hour */
+#define MAX_MILTER_RATE		1000000
 #define DEF_DEFAULT_TYPE	"Service Request"
 #define DEF_HOURS		"mon-fri 00:00-24:00"
 #define DEF_WARN_AT		80
@@ -87,7 +100,11 @@ enum sect_type {
 static const char *const postdesk_keys[] = {
     "domain", "state_dir", "listen", "milter_listen", "relay", "secret_file",
     "command_localpart", "ticket_hook", "system_id", "language",
-    "max_message_size", "auto_ack_limit", "user", "dedicated_domains", 0,
+    "max_message_size", "auto_ack_limit", "user", "dedicated_domains",
+    "instance", "key_epoch", "token_max_age", "templates_dir",
+    "relay_tls", "relay_ca_file", "relay_user", "relay_password_file",
+    "outbox_max_age", "milter_max_received", "milter_rate_sender",
+    "milter_rate_client", "authserv_id", 0,
 };
 static const char *const queue_keys[] = {
     "addresses", "group", "sla", "default_type", "follow_up_closed", 0,
@@ -662,6 +679,64 @@ static int group_ok(const char *group)
     return (1);
 }
 
+/* parse_outbound - [postdesk] keys of outbound mail, tokens and milter */
+
+static void parse_outbound(struct loader *ld, const struct section *s)
+{
+    static const char *const tls_levels[] = {"none", "may", "encrypt", 0};
+    struct conf *c = ld->conf;
+    char   *val;
+
+    c->instance = 0;
+    if ((val = get_str(ld, s, "instance")) != 0) {
+	str_lower(val);
+	if (conf_domain_check(val) < 0)
+	    err_at(ld, key_line(ld, s, "instance"),
+		   "instance: \"%s\" must look like a host or domain name", val);
+	else
+	    c->instance = conf_strdup(c, val);
+	g_free(val);
+    }
+    c->authserv_id = 0;
+    if ((val = get_str(ld, s, "authserv_id")) != 0) {
+	str_lower(val);
+	if (conf_domain_check(val) < 0)
+	    err_at(ld, key_line(ld, s, "authserv_id"),
+		   "authserv_id: \"%s\" must look like a host or domain name", val);
+	else
+	    c->authserv_id = conf_strdup(c, val);
+	g_free(val);
+    }
+    c->key_epoch = get_uint(ld, s, "key_epoch", DEF_KEY_EPOCH, 0, MAX_KEY_EPOCH);
+    c->token_max_age = get_uint(ld, s, "token_max_age", DEF_TOKEN_MAX_AGE, 1,
+				MAX_TOKEN_MAX_AGE);
+    c->templates_dir = get_path(ld, s, "templates_dir", DEF_TEMPLATES_DIR);
+    c->relay_tls = get_choice(ld, s, "relay_tls", DEF_RELAY_TLS, tls_levels);
+    c->relay_ca_file = get_path(ld, s, "relay_ca_file", 0);
+    c->relay_user = 0;
+    if ((val = get_str(ld, s, "relay_user")) != 0) {
+	if (*val == 0 || strpbrk(val, "\r\n") != 0)
+	    err_at(ld, key_line(ld, s, "relay_user"), "relay_user: empty or bad name");
+	else
+	    c->relay_user = conf_strdup(c, val);
+	g_free(val);
+    }
+    c->relay_password_file = get_path(ld, s, "relay_password_file", 0);
+    if ((c->relay_user == 0) != (c->relay_password_file == 0)
+	&& (key_line(ld, s, "relay_user") || key_line(ld, s, "relay_password_file")))
+	err_at(ld, key_line(ld, s, c->relay_user ? "relay_user" : "relay_password_file"),
+	       "relay_user and relay_password_file go together");
+    c->outbox_max_age = get_uint(ld, s, "outbox_max_age", DEF_OUTBOX_MAX_AGE, 1,
+				 MAX_OUTBOX_MAX_AGE);
+    c->milter_max_received = get_uint(ld, s, "milter_max_received",
+				      DEF_MILTER_MAX_RECEIVED, 1,
+				      MAX_MILTER_MAX_RECEIVED);
+    c->milter_rate_sender = get_uint(ld, s, "milter_rate_sender",
+				     DEF_MILTER_RATE_SENDER, 0, MAX_MILTER_RATE);
+    c->milter_rate_client = get_uint(ld, s, "milter_rate_client",
+				     DEF_MILTER_RATE_CLIENT, 0, MAX_MILTER_RATE);
+}
+
 /* parse_postdesk - the [postdesk] section */
 
 static void parse_postdesk(struct loader *ld, const struct section *s)
@@ -738,6 +813,7 @@ static void parse_postdesk(struct loader *ld, const struct section *s)
     c->dedicated_domains = snap_vec(c, list);
     if (list)
 	g_ptr_array_unref(list);
+    parse_outbound(ld, s);
 }
 
 /* register_name - index a record by lowercase name, refusing case twins */

@@ -78,6 +78,19 @@ static const char full_conf[] =
 "auto_ack_limit = 3\n"					/* 15 */
 "user = desk\n"						/* 16 */
 "dedicated_domains = Help.Example.org; tickets.example.org\n"	/* 17 */
+"instance = Desk-A.Example.org\n"
+"authserv_id = mx.example.org\n"
+"key_epoch = 7\n"
+"token_max_age = 14\n"
+"templates_dir = /srv/postdesk/templates\n"
+"relay_tls = encrypt\n"
+"relay_ca_file = /etc/ssl/certs/ca-certificates.crt\n"
+"relay_user = desk\n"
+"relay_password_file = /srv/postdesk/relay.pw\n"
+"outbox_max_age = 3\n"
+"milter_max_received = 40\n"
+"milter_rate_sender = 0\n"
+"milter_rate_client = 500\n"
 "\n"
 "[queue Helpdesk]\n"
 "addresses = Helpdesk@Example.org ; support@example.org;\n"
@@ -155,6 +168,19 @@ static void test_full(void)
     CU_ASSERT_STRING_EQUAL(conf_language(conf), "en");
     CU_ASSERT_EQUAL(conf_max_message_size(conf), 1048576);
     CU_ASSERT_EQUAL(conf_auto_ack_limit(conf), 3);
+    CU_ASSERT_STRING_EQUAL(conf_instance(conf), "desk-a.example.org");
+    CU_ASSERT_STRING_EQUAL(conf_authserv_id(conf), "mx.example.org");
+    CU_ASSERT_EQUAL(conf_key_epoch(conf), 7);
+    CU_ASSERT_EQUAL(conf_token_max_age(conf), 14);
+    CU_ASSERT_STRING_EQUAL(conf_templates_dir(conf), "/srv/postdesk/templates");
+    CU_ASSERT_STRING_EQUAL(conf_relay_tls(conf), "encrypt");
+    CU_ASSERT_STRING_EQUAL(conf_relay_ca_file(conf), "/etc/ssl/certs/ca-certificates.crt");
+    CU_ASSERT_STRING_EQUAL(conf_relay_user(conf), "desk");
+    CU_ASSERT_STRING_EQUAL(conf_relay_password_file(conf), "/srv/postdesk/relay.pw");
+    CU_ASSERT_EQUAL(conf_outbox_max_age(conf), 3);
+    CU_ASSERT_EQUAL(conf_milter_max_received(conf), 40);
+    CU_ASSERT_EQUAL(conf_milter_rate_sender(conf), 0);
+    CU_ASSERT_EQUAL(conf_milter_rate_client(conf), 500);
     CU_ASSERT_STRING_EQUAL(conf_user(conf), "desk");
     CU_ASSERT_EQUAL_FATAL(vec_len(conf_dedicated_domains(conf)), 2);
     CU_ASSERT_STRING_EQUAL(conf_dedicated_domains(conf)[0], "help.example.org");
@@ -265,6 +291,20 @@ static void test_defaults(void)
     CU_ASSERT_EQUAL(conf_auto_ack_limit(conf), 10);
     CU_ASSERT_STRING_EQUAL(conf_user(conf), "postdesk");
     CU_ASSERT_EQUAL(vec_len(conf_dedicated_domains(conf)), 0);
+    /* Outbound, token and milter defaults. */
+    CU_ASSERT_STRING_EQUAL(conf_instance(conf), conf_domain(conf));
+    CU_ASSERT_STRING_EQUAL(conf_authserv_id(conf), conf_domain(conf));
+    CU_ASSERT_EQUAL(conf_key_epoch(conf), 0);
+    CU_ASSERT_EQUAL(conf_token_max_age(conf), 30);
+    CU_ASSERT_STRING_EQUAL(conf_templates_dir(conf), "/etc/postdesk/templates");
+    CU_ASSERT_STRING_EQUAL(conf_relay_tls(conf), "none");
+    CU_ASSERT_PTR_NULL(conf_relay_ca_file(conf));
+    CU_ASSERT_PTR_NULL(conf_relay_user(conf));
+    CU_ASSERT_PTR_NULL(conf_relay_password_file(conf));
+    CU_ASSERT_EQUAL(conf_outbox_max_age(conf), 5);
+    CU_ASSERT_EQUAL(conf_milter_max_received(conf), 30);
+    CU_ASSERT_EQUAL(conf_milter_rate_sender(conf), 30);
+    CU_ASSERT_EQUAL(conf_milter_rate_client(conf), 120);
     q = conf_queue_find(conf, "Q");
     CU_ASSERT_PTR_NOT_NULL_FATAL(q);
     CU_ASSERT_STRING_EQUAL(q->default_type, "Service Request");
@@ -330,6 +370,17 @@ static const struct bad_case {
     {"auto_ack_limit not a number", GOOD_HEAD "auto_ack_limit = ten\n", 3,
     "not a number"},
     {"bad language", GOOD_HEAD "language = de\n", 3, "expected fr | en"},
+    {"key_epoch out of range", GOOD_HEAD "key_epoch = 256\n", 3, "out of range"},
+    {"token_max_age zero", GOOD_HEAD "token_max_age = 0\n", 3, "out of range"},
+    {"relative templates_dir", GOOD_HEAD "templates_dir = tpl\n", 3,
+    "not an absolute path"},
+    {"bad relay_tls", GOOD_HEAD "relay_tls = always\n", 3, "relay_tls"},
+    {"relay_user alone", GOOD_HEAD "relay_user = desk\n", 3, "go together"},
+    {"bad instance", GOOD_HEAD "instance = not a host\n", 3, "instance"},
+    {"outbox_max_age too long", GOOD_HEAD "outbox_max_age = 31\n", 3,
+    "out of range"},
+    {"milter_rate_sender not a number", GOOD_HEAD "milter_rate_sender = many\n", 3,
+    "not a number"},
     {"bad listen", GOOD_HEAD "listen = tcp:1.2.3.4:5\n", 3, "listen: bad value"},
     {"relay port", GOOD_HEAD "relay = 127.0.0.1:99999\n", 3, "port must be"},
     {"relative state_dir", GOOD_HEAD "state_dir = var/lib\n", 3,
