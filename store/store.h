@@ -87,6 +87,8 @@ struct store_message {
     size_t  n_references;
     const char *ticket_ref;		/* number found in the subject, or NULL */
     int     automatic;			/* auto-submitted, bulk, list, null sender */
+    int     own_loop;			/* X-Postdesk-Loop names this instance */
+    const char *content_language;	/* Content-Language, lowercase, "" if none */
     const char *body;			/* text, quoted replies trimmed */
     const struct store_attachment *attachments;
     size_t  n_attachments;
@@ -177,6 +179,8 @@ struct store_stats {
     uint64_t batched_messages;		/* messages in them */
     uint64_t log_flushes;		/* BDB st_scount */
     uint64_t deadlocks;
+    uint64_t outbox_pending;
+    uint64_t outbox_failed;
 };
 
 struct store;
@@ -224,6 +228,119 @@ extern int store_stats(struct store *, struct store_stats *stats_r);
 /* store_checkpoint - checkpoint and remove unneeded logs; call every
    minute or so from a timer. */
 extern int store_checkpoint(struct store *);
+
+/*
+ * Articles that postdesk writes itself (acknowledgements now; agents'
+ * notes and replies later), inside a batch. Strings are copied. raw may
+ * be NULL (no raw message is stored then). The ticket's `changed` is
+ * updated and an "article" history record written (who = input->who).
+ */
+struct store_article_input {
+    enum store_sender_type sender_type;
+    enum store_channel channel;
+    int     visible_to_customer;
+    int     seen;			/* system mails count as read */
+    const char *who;			/* history: "system", a login, an address */
+    const char *from;
+    const char *to;
+    const char *cc;
+    const char *subject;
+    const char *message_id;		/* without <>; registered for threading */
+    const char *body;
+    time_t  at;
+    const char *raw;
+    size_t  raw_len;
+};
+
+extern int store_article_add(struct store_batch *, const char *log_id,
+			             const char *number,
+			             const struct store_article_input *input,
+			             uint32_t *index_r);
+
+/*
+ * store_batch_ticket_get - the ticket as this batch sees it (its own
+ * uncommitted changes included), with its articles but without raw
+ * bytes, and without history. Free with store_ticket_free().
+ */
+extern int store_batch_ticket_get(struct store_batch *, const char *number,
+				          struct store_ticket **ticket_r);
+
+/*
+ * store_ack_charge - auto-acknowledgement rate limit: inside the batch,
+ * count the acknowledgements sent to addr (case-insensitive) in the 24
+ * hours before now; when fewer than limit, record one more and set
+ * *allowed_r = 1, else set *allowed_r = 0 and record nothing.
+ */
+extern int store_ack_charge(struct store_batch *, const char *addr, time_t now,
+			            unsigned limit, int *allowed_r);
+
+/*
+ * The outbox: every mail postdesk sends is a row written in the same
+ * transaction as the change that caused it. The sender thread reads due
+ * rows, submits them, and records each attempt in its own transaction.
+ */
+enum store_outbox_state {
+    STORE_OUTBOX_PENDING,
+    STORE_OUTBOX_SENT,
+    STORE_OUTBOX_FAILED,
+};
+
+struct store_outbox_mail {		/* input: strings borrowed, copied */
+    const char *number;			/* ticket, "" if none */
+    const char *kind;			/* "ack", "new-ticket", "follow-up", ... */
+    const char *envelope_from;		/* "" = null sender <> */
+    const char *const *recipients;	/* envelope recipients */
+    size_t  n_recipients;
+    const char *message_id;		/* without <>; registered for threading */
+    const char *data;			/* the whole message, CRLF line ends */
+    size_t  len;
+};
+
+struct store_outbox_item {		/* output: owned, store_outbox_items_free() */
+    uint64_t id;			/* 1.., increasing */
+    char   *number;
+    char   *kind;
+    char   *envelope_from;
+    char  **recipients;
+    size_t  n_recipients;
+    char   *message_id;
+    char   *data;			/* NULL unless asked for */
+    size_t  len;
+    enum store_outbox_state state;
+    uint32_t attempts;
+    time_t  created;
+    time_t  next_attempt;
+    time_t  last_attempt;		/* 0: never */
+    char   *last_error;			/* "" if none */
+};
+
+extern int store_outbox_add(struct store_batch *, const struct store_outbox_mail *,
+			            uint64_t *id_r);
+/* store_outbox_due - up to max PENDING rows with next_attempt <= now,
+   oldest first, with their data. */
+extern int store_outbox_due(struct store *, time_t now, size_t max,
+			            struct store_outbox_item **items_r, size_t *n_r);
+/* store_outbox_next_time - the earliest next_attempt of a PENDING row,
+   or 0 when there is none. */
+extern int store_outbox_next_time(struct store *, time_t *when_r);
+/*
+ * store_outbox_result - record one attempt, in its own durable
+ * transaction: SENT (the data is dropped, the row kept for the record),
+ * PENDING with the next attempt time (a temporary failure), or FAILED
+ * (permanent: a history record "mail failed" with the error in the
+ * ticket). error may be NULL.
+ */
+extern int store_outbox_result(struct store *, uint64_t id,
+			               enum store_outbox_state state,
+			               time_t next_attempt, const char *error);
+/* store_outbox_list - rows without data: PENDING and FAILED, and SENT
+   too when include_sent; oldest first. */
+extern int store_outbox_list(struct store *, int include_sent,
+			             struct store_outbox_item **items_r, size_t *n_r);
+/* store_outbox_retry - make a PENDING or FAILED row due now; a FAILED
+   row becomes PENDING again. STORE_NOTFOUND for a SENT or unknown row. */
+extern int store_outbox_retry(struct store *, uint64_t id);
+extern void store_outbox_items_free(struct store_outbox_item **itemsp, size_t n);
 
 /*
  * Pure helpers, no database.

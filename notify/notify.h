@@ -1,0 +1,149 @@
+#ifndef POSTDESK_NOTIFY_H
+#define POSTDESK_NOTIFY_H
+
+/*++
+/* NAME
+/*	notify 3h
+/* SUMMARY
+/*	who is told what: acknowledgements, agent notifications, the outbox sender
+/* SYNOPSIS
+/*	#include <notify.h>
+/* DESCRIPTION
+/*	Composing (notify_ingest, notify_event) runs in lmtpd's writer
+/*	thread, inside the batch transaction of the change that caused the
+/*	mail: it reads the ticket through the batch, renders templates, and
+/*	writes outbox rows (and, for acknowledgements, a system article)
+/*	with the store's batch API. So a mail is sent if and only if its
+/*	cause committed.
+/*
+/*	Sending (notify_sender_*) is a thread of its own that submits due
+/*	outbox rows to the relay with libesmtp and records each attempt.
+/*
+/*	A struct notify is an immutable bundle of the templates (French and
+/*	English) and the HMAC key for signed Reply-To addresses; it is
+/*	reference counted like a conf snapshot and replaced on SIGHUP.
+/*	No GMime or libesmtp type appears here.
+/*--*/
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct conf;
+struct conf_agent;
+struct store;
+struct store_batch;
+struct store_message;
+struct store_result;
+struct store_ticket;
+struct sigaddr_key;
+
+/*
+ * Events. The names are those of an agent's `notify` setting.
+ */
+enum notify_event_type {
+    NOTIFY_NEW_TICKET,			/* "new-ticket" */
+    NOTIFY_FOLLOW_UP,			/* "follow-up" */
+    NOTIFY_NEW_NOTE,			/* "new-note" */
+    NOTIFY_LOCK,			/* "lock" */
+    NOTIFY_OWNER,			/* "owner" */
+    NOTIFY_MOVE,			/* "move" */
+    NOTIFY_ESCALATION,			/* "escalation" */
+    NOTIFY_PENDING,			/* "pending" (reminder reached) */
+};
+
+struct notify_event {
+    enum notify_event_type type;
+    const char *number;			/* the ticket */
+    const char *actor;			/* agent login who caused it, or NULL */
+    uint32_t article;			/* the new article, 0 if none */
+    const char *const *informed;	/* logins named with #inform; n_informed */
+    size_t  n_informed;
+    const char *const *watchers;	/* logins watching the ticket */
+    size_t  n_watchers;
+    const char *detail;			/* e.g. the escalation kind, or NULL */
+};
+
+extern const char *notify_event_name(enum notify_event_type);
+
+struct notify;
+
+/*
+ * notify_create - load and check every template under
+ * conf_templates_dir(conf)/{fr,en}/ and take ownership of key (may be
+ * NULL in tests: no Reply-To then). Returns NULL with *errors_r set
+ * (mem_free(); one line per problem, "FILE:LINE: message") when a
+ * template is missing or broken: a configuration error at load time,
+ * never at send time.
+ */
+extern struct notify *notify_create(const struct conf *conf,
+				            struct sigaddr_key *key,
+				            char **errors_r);
+extern struct notify *notify_ref(struct notify *);
+extern void notify_unref(struct notify **notifyp);
+
+/* notify_templates_check - the check of notify_create() alone, for
+   postdeskctl check-config; 0 or -1 with *errors_r. */
+extern int notify_templates_check(const char *dir, char **errors_r);
+
+/*
+ * notify_ingest - after store_deliver() of msg with result res, in the
+ * same batch: the acknowledgement to the requester of a new ticket
+ * (unless loop protection or the rate limit says no; then a log line)
+ * and the agent notifications of NOTIFY_NEW_TICKET or NOTIFY_FOLLOW_UP.
+ * Sets *queued_r to the number of outbox rows written. Returns a store
+ * status (STORE_OK, STORE_RETRY, STORE_TEMP).
+ */
+extern int notify_ingest(const struct notify *, struct store_batch *,
+			         const struct conf *, const struct store_message *msg,
+			         const struct store_result *res, time_t now,
+			         size_t *queued_r);
+
+/* notify_event - the agent notifications of one event, in the batch. */
+extern int notify_event(const struct notify *, struct store_batch *,
+			        const struct conf *, const struct notify_event *,
+			        time_t now, size_t *queued_r);
+
+/*
+ * Pure decisions, no store (unit tested over tables).
+ */
+struct notify_mail_facts {		/* what loop protection looks at */
+    const char *sender;			/* envelope sender, "" = null */
+    const char *from;			/* From: addr-spec */
+    int     automatic;			/* store_message.automatic */
+    int     own_loop;			/* carries our X-Postdesk-Loop */
+    int     follow_up;			/* not a new ticket */
+};
+
+/* notify_may_acknowledge - 1 when an acknowledgement may be sent; else 0
+   and *why_r names the rule ("automatic", "loop", "null sender",
+   "robot sender", "postdesk address", "follow-up"). */
+extern int notify_may_acknowledge(const struct conf *,
+				          const struct notify_mail_facts *,
+				          const char **why_r);
+
+/*
+ * notify_recipients - the agents to tell about event on ticket t, at
+ * time now: by event (see notify.c), filtered by each agent's notify
+ * setting and out-of-office periods, never the actor, each agent once.
+ * Fills out (borrowed from conf) up to max; returns the count.
+ */
+extern size_t notify_recipients(const struct conf *, const struct store_ticket *t,
+				        const struct notify_event *, time_t now,
+				        const struct conf_agent **out, size_t max);
+
+/*
+ * The sender thread.
+ */
+struct notify_sender;
+
+/* notify_sender_start - start the thread; conf_get returns a new
+   reference to the current snapshot (for the relay settings). */
+extern struct notify_sender *notify_sender_start(struct store *,
+				          struct conf *(*conf_get) (void));
+/* notify_sender_wake - new rows were committed: look now. */
+extern void notify_sender_wake(struct notify_sender *);
+/* notify_sender_stop - finish the SMTP session in progress, stop. */
+extern void notify_sender_stop(struct notify_sender **senderp);
+
+#endif
