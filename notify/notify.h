@@ -71,7 +71,8 @@ struct notify;
 /*
  * notify_create - load and check every template under
  * conf_templates_dir(conf)/{fr,en}/ and take ownership of key (may be
- * NULL in tests: no Reply-To then). Returns NULL with *errors_r set
+ * NULL in tests: no Reply-To then), also when it fails (the key is
+ * freed then). Returns NULL with *errors_r set
  * (mem_free(); one line per problem, "FILE:LINE: message") when a
  * template is missing or broken: a configuration error at load time,
  * never at send time.
