@@ -36,7 +36,7 @@
 
 struct conf;
 
-#define STORE_SCHEMA_VERSION	1
+#define STORE_SCHEMA_VERSION	2
 
 enum store_status {
     STORE_OK = 0,

@@ -12,15 +12,18 @@
 /*	int	store_codec_article_decode(data, len, index, article)
 /*	void	store_codec_history_encode(out, history)
 /*	int	store_codec_history_decode(data, len, history)
+/*	void	store_codec_outbox_encode(out, item)
+/*	int	store_codec_outbox_decode(data, len, id, item)
 /*
 /*	void	store_ticket_fields_free(ticket)
 /*	void	store_article_fields_free(article)
 /*	void	store_history_fields_free(history)
+/*	void	store_outbox_item_fields_free(item)
 /*
 /*	size_t	store_key_item(out, out_len, number, item)
 /* DESCRIPTION
 /*	Records are a small length-prefixed field list: a format version
-/*	byte (STORE_REC_VERSION), a kind byte ('T', 'A', 'H'), then the
+/*	byte (STORE_REC_VERSION), a kind byte ('T', 'A', 'H', 'O'), then the
 /*	fields in a fixed order. Integers are big-endian; a string is a
 /*	be32 length and its bytes, where length 0xffffffff means NULL.
 /*
@@ -28,8 +31,10 @@
 /*	hot path allocates nothing). The decoders fill a zeroed struct
 /*	with newly allocated strings (mem_free(), or the *_fields_free()
 /*	functions, which free every string and NULL it, but not the
-/*	struct). The ticket number and the article index come from the
-/*	database key, not from the record.
+/*	struct). The ticket number, the article index and the outbox id
+/*	come from the database key, not from the record. An outbox
+/*	record has the state at byte STORE_OUTBOX_STATE_OFFSET, so that
+/*	a count can read 3 bytes of each; its data is stored apart.
 /*
 /*	store_key_item() writes number NUL be32(item) into out, the key
 /*	of articles, raw messages and history records, so that a prefix
@@ -199,6 +204,29 @@ void    store_codec_article_encode(struct buf *b, const struct store_article *a)
 	put_u64(b, a->attachments[i].size);
     }
     put_u64(b, a->raw_len);
+}
+
+/* store_codec_outbox_encode - outbox record, without the data */
+
+void    store_codec_outbox_encode(struct buf *b, const struct store_outbox_item *it)
+{
+    size_t  i;
+
+    start(b, STORE_REC_OUTBOX);
+    put_u8(b, (unsigned) it->state);		/* STORE_OUTBOX_STATE_OFFSET */
+    put_u32(b, it->attempts);
+    put_u64(b, (uint64_t) (int64_t) it->created);
+    put_u64(b, (uint64_t) (int64_t) it->next_attempt);
+    put_u64(b, (uint64_t) (int64_t) it->last_attempt);
+    put_u64(b, (uint64_t) it->len);
+    put_str(b, it->number);
+    put_str(b, it->kind);
+    put_str(b, it->envelope_from);
+    put_str(b, it->message_id);
+    put_str(b, it->last_error);
+    put_u32(b, (uint32_t) it->n_recipients);
+    for (i = 0; i < it->n_recipients; i++)
+	put_str(b, it->recipients[i]);
 }
 
 /* store_codec_history_encode - history record */
@@ -426,6 +454,49 @@ int     store_codec_history_decode(const void *data, size_t len,
     return (STORE_OK);
 }
 
+/* store_codec_outbox_decode - outbox record; data stays NULL */
+
+int     store_codec_outbox_decode(const void *data, size_t len, uint64_t id,
+				          struct store_outbox_item *it)
+{
+    struct dec d;
+    uint32_t i, n;
+    unsigned v;
+
+    memset(it, 0, sizeof(*it));
+    it->id = id;
+    begin(&d, data, len, STORE_REC_OUTBOX);
+    v = get_u8(&d);
+    if (v > STORE_OUTBOX_FAILED)
+	d.bad = 1;
+    it->state = (enum store_outbox_state) v;
+    it->attempts = get_u32(&d);
+    it->created = (time_t) (int64_t) get_u64(&d);
+    it->next_attempt = (time_t) (int64_t) get_u64(&d);
+    it->last_attempt = (time_t) (int64_t) get_u64(&d);
+    it->len = (size_t) get_u64(&d);
+    it->number = get_str(&d, 0);
+    it->kind = get_str(&d, 0);
+    it->envelope_from = get_str(&d, 0);
+    it->message_id = get_str(&d, 0);
+    it->last_error = get_str(&d, 0);
+    n = get_u32(&d);
+    /* Each recipient takes at least 4 bytes: refuse absurd counts. */
+    if (!d.bad && n > d.left / 4)
+	d.bad = 1;
+    if (!d.bad && n > 0) {
+	it->recipients = mem_zalloc(n * sizeof(*it->recipients));
+	it->n_recipients = n;
+	for (i = 0; i < n && !d.bad; i++)
+	    it->recipients[i] = get_str(&d, 0);
+    }
+    if (finish(&d) != STORE_OK) {
+	store_outbox_item_fields_free(it);
+	return (STORE_PERM);
+    }
+    return (STORE_OK);
+}
+
 /*
  * Freeing. Each frees every string and NULLs it, not the struct.
  */
@@ -483,4 +554,22 @@ void    store_history_fields_free(struct store_history *h)
     FREE_NULL(h->what);
     FREE_NULL(h->old_value);
     FREE_NULL(h->new_value);
+}
+
+/* store_outbox_item_fields_free - strings, recipients and data of an item */
+
+void    store_outbox_item_fields_free(struct store_outbox_item *it)
+{
+    size_t  i;
+
+    FREE_NULL(it->number);
+    FREE_NULL(it->kind);
+    FREE_NULL(it->envelope_from);
+    for (i = 0; i < it->n_recipients; i++)
+	FREE_NULL(it->recipients[i]);
+    FREE_NULL(it->recipients);
+    it->n_recipients = 0;
+    FREE_NULL(it->message_id);
+    FREE_NULL(it->data);
+    FREE_NULL(it->last_error);
 }

@@ -11,7 +11,19 @@
 /*	int	store_batch_commit(batchp)
 /*	void	store_batch_abort(batchp)
 /* INTERNAL INTERFACES
+/*	#include "store_private.h"
+/*
 /*	int	store_index_apply(batch, log_id, old_t, new_t)
+/*	int	store_batch_finish(batchp, counted)
+/*	int	store_batch_settle(batch, status)
+/*	int	store_batch_put(batch, log_id, which, key, klen, data, dlen,
+/*				flags, what)
+/*	int	store_batch_del(batch, log_id, which, key, klen, what)
+/*	int	store_batch_ticket_load(batch, log_id, number, rec)
+/*	int	store_batch_ticket_put(batch, log_id, rec)
+/*	int	store_batch_history(batch, log_id, rec, at, who, what,
+/*				old_value, new_value)
+/*	int	store_batch_msgid_put(batch, log_id, message_id, number)
 /* DESCRIPTION
 /*	store_batch_begin() starts one transaction. store_deliver()
 /*	applies one prepared message inside it, in this order:
@@ -59,6 +71,24 @@
 /*
 /*	store_index_apply() replaces the index records of old_t (NULL for
 /*	a new ticket) with those of new_t, writing only what changed.
+/*
+/*	The other internal functions are the batch's building blocks,
+/*	shared with store_article.c and store_outbox.c so that every
+/*	writer sees and changes tickets the same way. store_batch_finish()
+/*	is store_batch_commit() that counts the batch in store_stats()
+/*	only when counted (the outbox's own transactions are not
+/*	batches of mail). store_batch_settle() poisons the batch after a
+/*	failed call (STORE_RETRY, STORE_TEMP, or any failure after a
+/*	write: batch->wrote, reset by each public call) and returns the
+/*	status. store_batch_put() and store_batch_del() write one key
+/*	(DB_NOOVERWRITE: an existing key is kept and is not an error; a
+/*	missing key to delete is not an error). store_batch_ticket_load()
+/*	reads a ticket record with DB_RMW (STORE_NOTFOUND when there is
+/*	none); store_batch_ticket_put() writes it; store_batch_history()
+/*	appends a history record (who "unknown" when empty) and counts
+/*	it in rec, which the caller then writes; store_batch_msgid_put()
+/*	registers a lowercase Message-ID for a number (nothing when
+/*	either is empty; the first writer wins).
 /* DIAGNOSTICS
 /*	STORE_RETRY on a deadlock; STORE_TEMP for any other database
 /*	error (logged with msg->log_id); STORE_PERM for a NULL message.
@@ -89,7 +119,6 @@ struct deliver {
     const char *id;			/* log id */
     struct store_result *res;
     char   *who;			/* lowercase sender address */
-    int     wrote;			/* a write was attempted */
 };
 
 /* store_batch_begin - start one transaction */
@@ -154,9 +183,9 @@ static int add_count(struct store_batch *b, const char *name, uint64_t delta)
     return (store_meta_put(b->store, b->txn, name, v + delta));
 }
 
-/* store_batch_commit - durable commit of the whole batch */
+/* store_batch_finish - durable commit; counted: a batch of messages */
 
-int     store_batch_commit(struct store_batch **batchp)
+int     store_batch_finish(struct store_batch **batchp, int counted)
 {
     struct store_batch *b;
     struct store *s;
@@ -177,7 +206,7 @@ int     store_batch_commit(struct store_batch **batchp)
     } else {
 	ret = b->txn->commit(b->txn, 0);	/* the handle is gone either way */
     }
-    if (ret == 0) {
+    if (ret == 0 && counted) {
 	atomic_fetch_add(&s->batches, 1);
 	atomic_fetch_add(&s->batched_messages, b->n_messages);
     }
@@ -186,17 +215,39 @@ int     store_batch_commit(struct store_batch **batchp)
     return (status);
 }
 
+/* store_batch_commit - durable commit of the whole batch */
+
+int     store_batch_commit(struct store_batch **batchp)
+{
+    return (store_batch_finish(batchp, 1));
+}
+
+/* store_batch_settle - poison the batch after a failed write */
+
+int     store_batch_settle(struct store_batch *b, int status)
+{
+    /* After a deadlock or a failed write the transaction is unusable. */
+    if (status != STORE_OK
+	&& (status == STORE_RETRY || status == STORE_TEMP || b->wrote)) {
+	b->failed = 1;
+	b->failed_status = (status == STORE_RETRY) ? STORE_RETRY : STORE_TEMP;
+    }
+    return (status);
+}
+
 /*
- * Small write helpers. Each returns a store status.
+ * Write helpers, shared with store_article.c and store_outbox.c. Each
+ * returns a store status and marks the batch as written to, so that
+ * store_batch_settle() poisons it when the call fails.
  */
 
-/* put - one put inside the batch */
+/* store_batch_put - one put inside the batch */
 
-static int put(struct deliver *d, int which, const void *key, size_t klen,
-	               const void *data, size_t dlen, uint32_t flags,
-	               const char *what)
+int     store_batch_put(struct store_batch *b, const char *log_id, int which,
+			        const void *key, size_t klen, const void *data,
+			        size_t dlen, uint32_t flags, const char *what)
 {
-    DB     *db = d->s->db[which];
+    DB     *db = b->store->db[which];
     DBT     k, v;
     int     ret;
 
@@ -206,11 +257,40 @@ static int put(struct deliver *d, int which, const void *key, size_t klen,
     k.size = (u_int32_t) klen;
     v.data = (void *) data;
     v.size = (u_int32_t) dlen;
-    d->wrote = 1;
-    ret = db->put(db, d->txn, &k, &v, flags);
+    b->wrote = 1;
+    ret = db->put(db, b->txn, &k, &v, flags);
     if (ret == DB_KEYEXIST && (flags & DB_NOOVERWRITE))
 	return (STORE_OK);			/* first writer wins */
-    return (store_bdb_status(d->s, d->id, what, ret));
+    return (store_bdb_status(b->store, log_id, what, ret));
+}
+
+/* store_batch_del - one delete inside the batch; a missing key is fine */
+
+int     store_batch_del(struct store_batch *b, const char *log_id, int which,
+			        const void *key, size_t klen, const char *what)
+{
+    DB     *db = b->store->db[which];
+    DBT     k;
+    int     ret;
+
+    memset(&k, 0, sizeof(k));
+    k.data = (void *) key;
+    k.size = (u_int32_t) klen;
+    b->wrote = 1;
+    ret = db->del(db, b->txn, &k, 0);
+    if (ret == DB_NOTFOUND)
+	return (STORE_OK);
+    return (store_bdb_status(b->store, log_id, what, ret));
+}
+
+/* put - one put for this delivery */
+
+static int put(struct deliver *d, int which, const void *key, size_t klen,
+	               const void *data, size_t dlen, uint32_t flags,
+	               const char *what)
+{
+    return (store_batch_put(d->b, d->id, which, key, klen, data, dlen, flags,
+			    what));
 }
 
 /* put_enc - put the encoded record in b->enc */
@@ -222,25 +302,38 @@ static int put_enc(struct deliver *d, int which, const void *key, size_t klen,
 		buf_len(d->b->enc), 0, what));
 }
 
-/* add_history - append one history record to a ticket */
+/* store_batch_history - append one history record to a ticket */
 
-static int add_history(struct deliver *d, struct store_ticket_rec *rec,
-		               const char *what, const char *old_value,
-		               const char *new_value)
+int     store_batch_history(struct store_batch *b, const char *log_id,
+			            struct store_ticket_rec *rec, time_t at,
+			            const char *who, const char *what,
+			            const char *old_value, const char *new_value)
 {
     struct store_history h;
     unsigned char key[STORE_KEY_ITEM_MAX];
     size_t  klen;
 
-    h.at = d->msg->received;
-    h.who = (char *) (*d->who ? d->who : "unknown");
+    h.at = at;
+    h.who = (char *) (who && *who ? who : "unknown");
     h.what = (char *) what;
     h.old_value = (char *) old_value;
     h.new_value = (char *) new_value;
-    store_codec_history_encode(d->b->enc, &h);
+    store_codec_history_encode(b->enc, &h);
     rec->n_history += 1;
     klen = store_key_item(key, sizeof(key), rec->t.number, rec->n_history);
-    return (put_enc(d, STORE_DB_HISTORY, key, klen, "put history"));
+    return (store_batch_put(b, log_id, STORE_DB_HISTORY, key, klen,
+			    buf_data(b->enc), buf_len(b->enc), 0,
+			    "put history"));
+}
+
+/* add_history - history record of this delivery */
+
+static int add_history(struct deliver *d, struct store_ticket_rec *rec,
+		               const char *what, const char *old_value,
+		               const char *new_value)
+{
+    return (store_batch_history(d->b, d->id, rec, d->msg->received, d->who,
+				what, old_value, new_value));
 }
 
 /*
@@ -319,27 +412,36 @@ int     store_index_apply(struct store_batch *b, const char *log_id,
  * Reading inside the batch (DB_RMW: we will write what we read).
  */
 
-/* load_ticket - STORE_OK, STORE_NOTFOUND or an error status */
+/* store_batch_ticket_load - STORE_OK, STORE_NOTFOUND or an error status */
 
-static int load_ticket(struct deliver *d, const char *number,
-		               struct store_ticket_rec *rec)
+int     store_batch_ticket_load(struct store_batch *b, const char *log_id,
+				        const char *number,
+				        struct store_ticket_rec *rec)
 {
     size_t  len;
     int     ret;
 
     if (number == 0 || *number == 0 || strlen(number) >= sizeof(rec->t.number))
 	return (STORE_NOTFOUND);
-    ret = store_get(d->s->db[STORE_DB_TICKETS], d->txn, number, strlen(number),
-		    &d->b->get, &len, DB_RMW);
+    ret = store_get(b->store->db[STORE_DB_TICKETS], b->txn, number,
+		    strlen(number), &b->get, &len, DB_RMW);
     if (ret == DB_NOTFOUND)
 	return (STORE_NOTFOUND);
     if (ret != 0)
-	return (store_bdb_status(d->s, d->id, "get ticket", ret));
-    if (store_codec_ticket_decode(d->b->get.data, len, number, rec) != STORE_OK) {
-	log_error("%s: store: ticket %s: corrupt record", d->id, number);
+	return (store_bdb_status(b->store, log_id, "get ticket", ret));
+    if (store_codec_ticket_decode(b->get.data, len, number, rec) != STORE_OK) {
+	log_error("%s: store: ticket %s: corrupt record", log_id, number);
 	return (STORE_TEMP);
     }
     return (STORE_OK);
+}
+
+/* load_ticket - the ticket of this delivery */
+
+static int load_ticket(struct deliver *d, const char *number,
+		               struct store_ticket_rec *rec)
+{
+    return (store_batch_ticket_load(d->b, d->id, number, rec));
 }
 
 /* dedup_key - Message-ID NUL hash, or the hash alone */
@@ -455,7 +557,7 @@ static int next_number(struct deliver *d, char number[32])
     }
     snprintf(name, sizeof(name), "counter:%04d%02d%02d",
 	     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-    d->wrote = 1;
+    d->b->wrote = 1;
     ret = store_meta_get(s, d->txn, name, &counter, DB_RMW);
     if (ret != 0 && ret != DB_NOTFOUND)
 	return (store_bdb_status(s, d->id, "get counter", ret));
@@ -515,15 +617,9 @@ static int write_article(struct deliver *d, const char *number, uint32_t index)
 	|| (status = put(d, STORE_DB_RAW, key, klen, m->raw ? m->raw : "",
 			 (size_t) a.raw_len, 0, "put raw")) != STORE_OK)
 	return (status);
-    if (*S(m->message_id)) {
-	buf_reset(d->b->key);
-	(void) buf_append_str(d->b->key, m->message_id);
-	str_lower(buf_data_mut(d->b->key));
-	if ((status = put(d, STORE_DB_MSGID, buf_data(d->b->key),
-			  buf_len(d->b->key), number, nlen, DB_NOOVERWRITE,
-			  "put msgid")) != STORE_OK)
-	    return (status);
-    }
+    if ((status = store_batch_msgid_put(d->b, d->id, m->message_id,
+					number)) != STORE_OK)
+	return (status);
     dedup_key(d);
     store_be32_put(val, index);
     memcpy(val + 4, number, nlen);
@@ -534,13 +630,37 @@ static int write_article(struct deliver *d, const char *number, uint32_t index)
     return (status);
 }
 
-/* put_ticket - encode and write the ticket record */
+/* store_batch_msgid_put - Message-ID -> number, first writer wins */
+
+int     store_batch_msgid_put(struct store_batch *b, const char *log_id,
+			              const char *message_id, const char *number)
+{
+    if (message_id == 0 || *message_id == 0 || number == 0 || *number == 0)
+	return (STORE_OK);
+    buf_reset(b->key);
+    (void) buf_append_str(b->key, message_id);
+    str_lower(buf_data_mut(b->key));
+    return (store_batch_put(b, log_id, STORE_DB_MSGID, buf_data(b->key),
+			    buf_len(b->key), number, strlen(number),
+			    DB_NOOVERWRITE, "put msgid"));
+}
+
+/* store_batch_ticket_put - encode and write the ticket record */
+
+int     store_batch_ticket_put(struct store_batch *b, const char *log_id,
+			               const struct store_ticket_rec *rec)
+{
+    store_codec_ticket_encode(b->enc, rec);
+    return (store_batch_put(b, log_id, STORE_DB_TICKETS, rec->t.number,
+			    strlen(rec->t.number), buf_data(b->enc),
+			    buf_len(b->enc), 0, "put ticket"));
+}
+
+/* put_ticket - the ticket record of this delivery */
 
 static int put_ticket(struct deliver *d, const struct store_ticket_rec *rec)
 {
-    store_codec_ticket_encode(d->b->enc, rec);
-    return (put_enc(d, STORE_DB_TICKETS, rec->t.number, strlen(rec->t.number),
-		    "put ticket"));
+    return (store_batch_ticket_put(d->b, d->id, rec));
 }
 
 /* new_ticket - open a ticket; prev is the closed ticket it follows, or NULL */
@@ -706,6 +826,7 @@ int     store_deliver(struct store_batch *b, const struct conf *conf,
     d.res = &res;
     who = *S(msg->from) ? msg->from : S(msg->sender);
     d.who = str_lower(mem_strdup(who));
+    b->wrote = 0;
     status = deliver(&d);
     mem_free(d.who);
     if (status == STORE_OK) {
@@ -715,10 +836,5 @@ int     store_deliver(struct store_batch *b, const struct conf *conf,
     }
     memset(&res, 0, sizeof(res));
     *result_r = res;
-    /* After a deadlock or a failed write the transaction is unusable. */
-    if (status == STORE_RETRY || status == STORE_TEMP || d.wrote) {
-	b->failed = 1;
-	b->failed_status = (status == STORE_RETRY) ? STORE_RETRY : STORE_TEMP;
-    }
-    return (status);
+    return (store_batch_settle(b, status));
 }

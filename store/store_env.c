@@ -45,10 +45,16 @@
 /*
 /*	store_stats() fills counts: tickets and articles from counters in
 /*	the meta database (kept in the batch transactions), batches and
-/*	messages since open, log flushes (BDB st_scount) and deadlocks.
+/*	messages since open, log flushes (BDB st_scount), deadlocks, and
+/*	the PENDING and FAILED outbox rows (counted by a scan that reads
+/*	3 bytes of each outbox record).
 /*
 /*	store_checkpoint() writes a checkpoint when 1 MB of log or 5
-/*	minutes have passed, and removes log files no longer needed.
+/*	minutes have passed, removes log files no longer needed, trims
+/*	the SENT outbox rows to the newest 10000 (see store_outbox(3)),
+/*	and once an hour forgets the acknowledgement times of addresses
+/*	not acknowledged for 24 hours (see store_article(3)). It is
+/*	meant for the writer thread, between batches.
 /*
 /*	The internal helpers: store_bdb_status() maps a BDB error to a
 /*	store status (deadlock: STORE_RETRY, counted; anything else is
@@ -82,6 +88,7 @@
 #define LOG_BUFFER	(2U * 1024 * 1024)
 #define MAX_LOCKS	20000
 #define OPEN_RETRIES	5
+#define ACK_PRUNE_EVERY	3600		/* seconds */
 
 static const char *const db_files[STORE_DB_COUNT] = {
     [STORE_DB_TICKETS] = "tickets.db",
@@ -94,6 +101,10 @@ static const char *const db_files[STORE_DB_COUNT] = {
     [STORE_DB_IDX_CUSTOMER] = "idx_customer.db",
     [STORE_DB_IDX_OWNER] = "idx_owner.db",
     [STORE_DB_META] = "meta.db",
+    [STORE_DB_OUTBOX] = "outbox.db",
+    [STORE_DB_OUTBOX_DATA] = "outbox_data.db",
+    [STORE_DB_OUTBOX_DUE] = "outbox_due.db",
+    [STORE_DB_ACKS] = "acks.db",
 };
 
 /* store_bdb_status - map a BDB error to a store status */
@@ -396,11 +407,21 @@ static int upgrade_0_1(struct store *s, DB_TXN *txn)
     return (0);
 }
 
+/* upgrade_1_2 - v2 adds the outbox and acks databases: open made them */
+
+static int upgrade_1_2(struct store *s, DB_TXN *txn)
+{
+    (void) s;
+    (void) txn;
+    return (0);
+}
+
 static const struct upgrade_step {
     int     from;
     int     (*fn) (struct store *, DB_TXN *);
 }       upgrade_steps[] = {
     {0, upgrade_0_1},
+    {1, upgrade_1_2},
 };
 
 /* run_upgrades - from version to STORE_SCHEMA_VERSION */
@@ -507,6 +528,7 @@ int     store_open(const char *dir, struct store **store_r, char **error_r)
     s = mem_zalloc(sizeof(*s));
     s->dir = mem_strdup(dir);
     s->lock_fd = -1;
+    s->outbox_sent_keep = STORE_OUTBOX_SENT_KEEP;
     if ((status = take_lock(s, error_r)) == STORE_OK
 	&& (status = open_env(s, error_r)) == STORE_OK
 	&& (status = open_dbs(s, error_r)) == STORE_OK)
@@ -585,7 +607,7 @@ int     store_stats(struct store *s, struct store_stats *st)
 {
     DB_LOG_STAT *ls = 0;
     DB_TXN *txn;
-    uint64_t n;
+    uint64_t n, counts[3];
     int     ret;
 
     memset(st, 0, sizeof(*st));
@@ -602,6 +624,10 @@ int     store_stats(struct store *s, struct store_stats *st)
 	st->articles = n;
     if (ret == DB_NOTFOUND)
 	ret = 0;
+    if (ret == 0 && (ret = store_outbox_count(s, txn, counts)) == 0) {
+	st->outbox_pending = counts[STORE_OUTBOX_PENDING];
+	st->outbox_failed = counts[STORE_OUTBOX_FAILED];
+    }
     (void) txn->commit(txn, 0);
     if (ret != 0)
 	return (fail(s, "stats", ret));
@@ -618,7 +644,8 @@ int     store_stats(struct store *s, struct store_stats *st)
 int     store_checkpoint(struct store *s)
 {
     char  **list = 0;
-    int     ret;
+    time_t  now;
+    int     ret, status;
 
     if ((ret = s->env->txn_checkpoint(s->env, 1024, 5, 0)) != 0)
 	return (fail(s, "checkpoint", ret));
@@ -626,5 +653,12 @@ int     store_checkpoint(struct store *s)
     if ((ret = s->env->log_archive(s->env, &list, DB_ARCH_REMOVE)) != 0)
 	return (fail(s, "log archive", ret));
     free(list);
-    return (STORE_OK);
+    if ((status = store_outbox_trim(s)) != STORE_OK)
+	return (status);
+    now = time(0);
+    if (now - s->ack_pruned >= ACK_PRUNE_EVERY || now < s->ack_pruned) {
+	s->ack_pruned = now;
+	status = store_ack_prune(s, now);
+    }
+    return (status);
 }

@@ -35,7 +35,17 @@
 /*	owner NUL number -> empty.
 /* .IP meta.db
 /*	"schema_version", "maintenance", "count:tickets",
-/*	"count:articles", "counter:YYYYMMDD" -> be64.
+/*	"count:articles", "counter:YYYYMMDD", "outbox_next_id" -> be64.
+/* .IP outbox.db
+/*	be64(id) -> outbox record (STORE_REC_OUTBOX) without the data.
+/* .IP outbox_data.db
+/*	be64(id) -> the mail, byte for byte (PENDING and FAILED rows).
+/* .IP outbox_due.db
+/*	be64(next_attempt) be64(id) -> empty, one per PENDING row.
+/* .IP acks.db
+/*	lowercase address -> acknowledgement times (STORE_REC_ACKS).
+/* .PP
+/*	Schema 2 added the four outbox and acknowledgement databases.
 /*--*/
 
 #include <stdatomic.h>
@@ -52,6 +62,11 @@
 #define STORE_REC_TICKET	'T'
 #define STORE_REC_ARTICLE	'A'
 #define STORE_REC_HISTORY	'H'
+#define STORE_REC_OUTBOX	'O'
+#define STORE_REC_ACKS		'K'
+
+/* SENT outbox rows kept for the record (store_checkpoint() trims). */
+#define STORE_OUTBOX_SENT_KEEP	10000
 
 /* Growable scratch memory for DB_DBT_USERMEM output. */
 struct store_scratch {
@@ -70,6 +85,10 @@ enum store_db_id {
     STORE_DB_IDX_CUSTOMER,
     STORE_DB_IDX_OWNER,
     STORE_DB_META,
+    STORE_DB_OUTBOX,
+    STORE_DB_OUTBOX_DATA,
+    STORE_DB_OUTBOX_DUE,
+    STORE_DB_ACKS,
     STORE_DB_COUNT,
 };
 
@@ -83,6 +102,8 @@ struct store {
     atomic_uint_fast64_t batches;
     atomic_uint_fast64_t batched_messages;
     atomic_uint_fast64_t deadlocks;
+    uint64_t outbox_sent_keep;		/* STORE_OUTBOX_SENT_KEEP; tests lower it */
+    time_t  ack_pruned;			/* last store_ack_prune() by checkpoint */
 };
 
 struct store_batch {
@@ -93,6 +114,7 @@ struct store_batch {
     uint64_t new_articles;
     int     failed;			/* a write failed: commit must abort */
     int     failed_status;		/* STORE_TEMP or STORE_RETRY */
+    int     wrote;			/* the current call attempted a write */
     struct buf *enc;			/* record encoding */
     struct buf *key;			/* key building */
     struct buf *key2;			/* second key (index updates) */
@@ -120,6 +142,13 @@ extern int store_codec_history_decode(const void *, size_t,
 extern void store_ticket_fields_free(struct store_ticket *);
 extern void store_article_fields_free(struct store_article *);
 extern void store_history_fields_free(struct store_history *);
+extern void store_codec_outbox_encode(struct buf *, const struct store_outbox_item *);
+extern int store_codec_outbox_decode(const void *, size_t, uint64_t id,
+				             struct store_outbox_item *);
+extern void store_outbox_item_fields_free(struct store_outbox_item *);
+
+/* Offset of the state byte in an outbox record (for partial reads). */
+#define STORE_OUTBOX_STATE_OFFSET	2
 
 /* store_env.c */
 extern int store_bdb_status(struct store *, const char *log_id,
@@ -140,6 +169,36 @@ extern int store_meta_del(struct store *, DB_TXN *, const char *name);
 extern int store_index_apply(struct store_batch *, const char *log_id,
 			             const struct store_ticket *old_t,
 			             const struct store_ticket *new_t);
+extern int store_batch_settle(struct store_batch *, int status);
+extern int store_batch_finish(struct store_batch **, int counted);
+extern int store_batch_put(struct store_batch *, const char *log_id, int which,
+			           const void *key, size_t klen, const void *data,
+			           size_t dlen, uint32_t flags, const char *what);
+extern int store_batch_del(struct store_batch *, const char *log_id, int which,
+			           const void *key, size_t klen, const char *what);
+extern int store_batch_ticket_load(struct store_batch *, const char *log_id,
+				           const char *number,
+				           struct store_ticket_rec *);
+extern int store_batch_ticket_put(struct store_batch *, const char *log_id,
+				          const struct store_ticket_rec *);
+extern int store_batch_history(struct store_batch *, const char *log_id,
+			               struct store_ticket_rec *, time_t at,
+			               const char *who, const char *what,
+			               const char *old_value, const char *new_value);
+extern int store_batch_msgid_put(struct store_batch *, const char *log_id,
+				         const char *message_id, const char *number);
+
+/* store_read.c */
+extern int store_read_ticket_txn(struct store *, DB_TXN *, const char *number,
+				         int with_history, uint32_t flags,
+				         struct store_ticket **ticket_r);
+
+/* store_article.c */
+extern int store_ack_prune(struct store *, time_t now);
+
+/* store_outbox.c */
+extern int store_outbox_count(struct store *, DB_TXN *, uint64_t counts[3]);
+extern int store_outbox_trim(struct store *);
 
 /* store_codec.c: keys and integers */
 extern size_t store_key_item(unsigned char *out, size_t out_len,

@@ -13,6 +13,11 @@
 /*	void	store_ticket_list_free(ticketsp, n)
 /*
 /*	int	store_raw_get(store, number, article, raw_r, len_r)
+/* INTERNAL INTERFACES
+/*	#include "store_private.h"
+/*
+/*	int	store_read_ticket_txn(store, txn, number, with_history, flags,
+/*					ticket_r)
 /* DESCRIPTION
 /*	Each read runs in its own read-committed transaction and may be
 /*	called from any thread, but not from a thread that has a batch
@@ -35,6 +40,12 @@
 /*
 /*	store_raw_get() returns a newly allocated copy (mem_free(), one
 /*	extra NUL byte after len) of the raw message of an article.
+/*
+/*	store_read_ticket_txn() is store_ticket_get() (without history
+/*	unless with_history) inside the caller's transaction, e.g. a
+/*	batch's, so it sees that transaction's own writes; flags are
+/*	the get flags of the ticket record (DB_RMW or 0). It neither
+/*	retries nor ends the transaction.
 /* DIAGNOSTICS
 /*	STORE_OK; STORE_NOTFOUND; STORE_PERM for a corrupt record
 /*	(logged); STORE_TEMP for a database error (logged). Nothing is
@@ -57,6 +68,8 @@
 struct reader {
     struct store *s;
     DB_TXN *txn;
+    int     borrowed;			/* txn belongs to a batch */
+    uint32_t get_flags;			/* for the ticket record: DB_RMW */
     struct store_scratch key;
     struct store_scratch data;
 };
@@ -89,7 +102,7 @@ static int reader_begin(struct reader *r, struct store *s)
 
 static void reader_end(struct reader *r)
 {
-    if (r->txn)
+    if (r->txn && !r->borrowed)
 	(void) r->txn->abort(r->txn);
     r->txn = 0;
     store_scratch_free(&r->key);
@@ -107,7 +120,7 @@ static int read_ticket_rec(struct reader *r, const char *number,
     if (strlen(number) >= sizeof(rec->t.number))
 	return (STORE_NOTFOUND);
     ret = store_get(r->s->db[STORE_DB_TICKETS], r->txn, number, strlen(number),
-		    &r->data, &len, 0);
+		    &r->data, &len, r->get_flags);
     if (ret != 0)
 	return (status(r, "get ticket", ret));
     if (store_codec_ticket_decode(r->data.data, len, number, rec) != STORE_OK) {
@@ -205,33 +218,65 @@ static int add_history(struct reader *r, uint32_t seq, const void *data,
     return (STORE_OK);
 }
 
-/* ticket_get_once - one attempt of store_ticket_get() */
+/* read_ticket - ticket, articles and optionally history in r's txn */
 
-static int ticket_get_once(struct store *s, const char *number,
-			           struct store_ticket **ticket_r)
+static int read_ticket(struct reader *r, const char *number, int with_history,
+		               struct store_ticket **ticket_r)
 {
     struct store_ticket_rec rec;
     struct store_ticket *t;
-    struct reader r;
     int     st;
 
-    if ((st = reader_begin(&r, s)) != STORE_OK)
+    if ((st = read_ticket_rec(r, number, &rec)) != STORE_OK)
 	return (st);
-    if ((st = read_ticket_rec(&r, number, &rec)) != STORE_OK) {
-	reader_end(&r);
-	return (st);
-    }
     t = mem_alloc(sizeof(*t));
     *t = rec.t;
-    if ((st = scan_items(&r, STORE_DB_ARTICLES, number, add_article, t)) == STORE_OK)
-	st = scan_items(&r, STORE_DB_HISTORY, number, add_history, t);
-    reader_end(&r);
+    st = scan_items(r, STORE_DB_ARTICLES, number, add_article, t);
+    if (st == STORE_OK && with_history)
+	st = scan_items(r, STORE_DB_HISTORY, number, add_history, t);
     if (st != STORE_OK) {
 	store_ticket_free(&t);
 	return (st);
     }
     *ticket_r = t;
     return (STORE_OK);
+}
+
+/* ticket_get_once - one attempt of store_ticket_get() */
+
+static int ticket_get_once(struct store *s, const char *number,
+			           struct store_ticket **ticket_r)
+{
+    struct reader r;
+    int     st;
+
+    if ((st = reader_begin(&r, s)) != STORE_OK)
+	return (st);
+    st = read_ticket(&r, number, 1, ticket_r);
+    reader_end(&r);
+    return (st);
+}
+
+/* store_read_ticket_txn - a ticket read inside someone else's txn */
+
+int     store_read_ticket_txn(struct store *s, DB_TXN *txn, const char *number,
+			              int with_history, uint32_t flags,
+			              struct store_ticket **ticket_r)
+{
+    struct reader r;
+    int     st;
+
+    *ticket_r = 0;
+    if (number == 0 || *number == 0)
+	return (STORE_NOTFOUND);
+    memset(&r, 0, sizeof(r));
+    r.s = s;
+    r.txn = txn;
+    r.borrowed = 1;
+    r.get_flags = flags;
+    st = read_ticket(&r, number, with_history, ticket_r);
+    reader_end(&r);
+    return (st);
 }
 
 /* store_ticket_get - one ticket with articles and history */

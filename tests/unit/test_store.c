@@ -16,7 +16,12 @@
 /*	and a clean replay), one writer with two reader threads, lists,
 /*	maintenance, the process lock, crash recovery after kill -9 of a
 /*	forked writer, schema versions, and the record codec on truncated
-/*	input. A last test prints a small throughput measurement (4 KB
+/*	input. Then the second round: articles written by postdesk
+/*	(store_article_add, threading of replies to them), reads inside
+/*	a batch, the acknowledgement rate limit over a 24 h window, the
+/*	outbox (abort, due, attempts, SENT/FAILED/retry, the ticket
+/*	history of a failure, ids across restarts, trimming of SENT rows,
+/*	kill -9 with a batch in flight) and the schema upgrade 1 -> 2. A last test prints a small throughput measurement (4 KB
 /*	mails, batches of 16 vs 1; POSTDESK_STORE_BENCH=N sets the count,
 /*	0 skips it) and asserts only that batching saves log flushes.
 /* DIAGNOSTICS
@@ -1016,8 +1021,9 @@ static void test_schema(void)
     s = open_store(dir);
     log_set_capture(0, 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(captured, "upgraded schema 0 to 1"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(captured, "upgraded schema 1 to 2"));
     CU_ASSERT_EQUAL(store_stats(s, &st), STORE_OK);
-    CU_ASSERT_EQUAL(st.schema_version, 1);
+    CU_ASSERT_EQUAL(st.schema_version, STORE_SCHEMA_VERSION);
     CU_ASSERT_EQUAL(st.tickets, 1);
     CU_ASSERT_EQUAL(st.articles, 1);
 
@@ -1031,7 +1037,7 @@ static void test_schema(void)
     CU_ASSERT_EQUAL(store_open(dir, &s, &err), STORE_TEMP);
     CU_ASSERT_PTR_NULL(s);
     CU_ASSERT_PTR_NOT_NULL_FATAL(err);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, "store schema 2 is newer than this postdesk (1)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "store schema 3 is newer than this postdesk (2)"));
     mem_free(err);
     mem_free(dir);
 }
@@ -1374,6 +1380,841 @@ static void test_bench(void)
 }
 
 /*
+ * Articles written by postdesk, batch reads, acknowledgement limits,
+ * the outbox.
+ */
+
+/* ack_input - a system acknowledgement article */
+
+static void ack_input(struct store_article_input *in, const char *mid,
+		              time_t at, const char *raw)
+{
+    memset(in, 0, sizeof(*in));
+    in->sender_type = STORE_SENDER_SYSTEM;
+    in->channel = STORE_CHANNEL_EMAIL;
+    in->visible_to_customer = 1;
+    in->seen = 1;
+    in->who = "system";
+    in->from = "Helpdesk <helpdesk@example.org>";
+    in->to = "marie.dupont@example.com";
+    in->cc = "";
+    in->subject = "[Ticket#1] Accusé de réception";
+    in->message_id = mid;
+    in->body = "Nous avons bien reçu votre demande.";
+    in->at = at;
+    in->raw = raw;
+    in->raw_len = raw ? strlen(raw) : 0;
+}
+
+/* add1 - one store_article_add in its own batch */
+
+static int add1(struct store *s, const char *number,
+		        const struct store_article_input *in, uint32_t *index_r)
+{
+    struct store_batch *b;
+    int     st;
+
+    if ((st = store_batch_begin(s, &b)) != STORE_OK)
+	return (st);
+    if ((st = store_article_add(b, "TEST", number, in, index_r)) != STORE_OK) {
+	store_batch_abort(&b);
+	return (st);
+    }
+    return (store_batch_commit(&b));
+}
+
+/* test_article_add - fields, index, history, raw, threading */
+
+static void test_article_add(void)
+{
+    static const char raw[] = "Message-ID: <ack.1@desk.example.org>\r\n\r\nok\r\n";
+    char   *dir = new_dir(), *rawr = 0;
+    struct store *s = open_store(dir);
+    struct store_article_input in;
+    struct store_result r, r2, r3;
+    struct store_batch *b;
+    struct store_ticket *t;
+    struct store_article *a;
+    struct store_stats st;
+    struct tmsg tm;
+    uint32_t index = 0;
+    size_t  len = 0;
+    time_t  at;
+
+    tmsg_init(&tm, "ask@example.com", "Badge perdu");
+    CU_ASSERT_EQUAL_FATAL(deliver1(s, &tm.m, &r), STORE_OK);
+    at = tm.m.received + 60;
+    ack_input(&in, "Ack.1@Desk.Example.Org", at, raw);
+    CU_ASSERT_EQUAL(add1(s, r.number, &in, &index), STORE_OK);
+    CU_ASSERT_EQUAL(index, 2);
+
+    t = get_ticket(s, r.number);
+    CU_ASSERT_EQUAL(t->n_articles_total, 2);
+    CU_ASSERT_EQUAL(t->changed, at);
+    CU_ASSERT_EQUAL(t->created, tm.m.received);
+    CU_ASSERT_STRING_EQUAL(t->state, "new");
+    CU_ASSERT_EQUAL_FATAL(t->n_articles, 2);
+    a = t->articles + 1;
+    CU_ASSERT_EQUAL(a->index, 2);
+    CU_ASSERT_EQUAL(a->sender_type, STORE_SENDER_SYSTEM);
+    CU_ASSERT_EQUAL(a->channel, STORE_CHANNEL_EMAIL);
+    CU_ASSERT_EQUAL(a->visible_to_customer, 1);
+    CU_ASSERT_EQUAL(a->seen, 1);
+    CU_ASSERT_STRING_EQUAL(a->from, "Helpdesk <helpdesk@example.org>");
+    CU_ASSERT_STRING_EQUAL(a->to, "marie.dupont@example.com");
+    CU_ASSERT_STRING_EQUAL(a->subject, "[Ticket#1] Accusé de réception");
+    CU_ASSERT_STRING_EQUAL(a->message_id, "Ack.1@Desk.Example.Org");
+    CU_ASSERT_STRING_EQUAL(a->body, "Nous avons bien reçu votre demande.");
+    CU_ASSERT_EQUAL(a->received, at);
+    CU_ASSERT_EQUAL(a->n_attachments, 0);
+    CU_ASSERT_EQUAL(a->raw_len, strlen(raw));
+    CU_ASSERT_EQUAL_FATAL(t->n_history, 2);
+    CU_ASSERT_STRING_EQUAL(t->history[1].what, "article");
+    CU_ASSERT_STRING_EQUAL(t->history[1].who, "system");
+    CU_ASSERT_STRING_EQUAL(t->history[1].new_value, "2");
+    CU_ASSERT_EQUAL(t->history[1].at, at);
+    store_ticket_free(&t);
+    CU_ASSERT_EQUAL(store_raw_get(s, r.number, 2, &rawr, &len), STORE_OK);
+    CU_ASSERT(rawr && len == strlen(raw) && memcmp(rawr, raw, len) == 0);
+    mem_free(rawr);
+    CU_ASSERT_EQUAL(store_stats(s, &st), STORE_OK);
+    CU_ASSERT_EQUAL(st.articles, 2);
+
+    /* Without raw bytes: no raw record; an agent's note, unseen. */
+    ack_input(&in, "", at + 1, 0);
+    in.sender_type = STORE_SENDER_AGENT;
+    in.channel = STORE_CHANNEL_NOTE;
+    in.visible_to_customer = 0;
+    in.seen = 0;
+    in.who = "jdupont";
+    CU_ASSERT_EQUAL(add1(s, r.number, &in, &index), STORE_OK);
+    CU_ASSERT_EQUAL(index, 3);
+    CU_ASSERT_EQUAL(store_raw_get(s, r.number, 3, &rawr, &len), STORE_NOTFOUND);
+    t = get_ticket(s, r.number);
+    CU_ASSERT_EQUAL_FATAL(t->n_articles, 3);
+    CU_ASSERT_EQUAL(t->articles[2].raw_len, 0);
+    CU_ASSERT_EQUAL(t->articles[2].sender_type, STORE_SENDER_AGENT);
+    CU_ASSERT_EQUAL(t->articles[2].channel, STORE_CHANNEL_NOTE);
+    CU_ASSERT_EQUAL(t->articles[2].visible_to_customer, 0);
+    CU_ASSERT_EQUAL(t->articles[2].seen, 0);
+    CU_ASSERT_EQUAL_FATAL(t->n_history, 3);
+    CU_ASSERT_STRING_EQUAL(t->history[2].who, "jdupont");
+    store_ticket_free(&t);
+
+    /* A reply to our article threads into the ticket (any case). */
+    tmsg_init(&tm, "answer@example.com", "Re: Accusé de réception");
+    tm.refs[0] = "ack.1@desk.example.ORG";
+    tm.m.n_references = 1;
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r2), STORE_OK);
+    CU_ASSERT_EQUAL(r2.outcome, STORE_OUTCOME_FOLLOW_UP);
+    CU_ASSERT_STRING_EQUAL(r2.number, r.number);
+    CU_ASSERT_EQUAL(r2.article, 4);
+
+    /* Unknown ticket: NOTFOUND, and the batch stays usable. Bad input. */
+    CU_ASSERT_EQUAL_FATAL(store_batch_begin(s, &b), STORE_OK);
+    CU_ASSERT_EQUAL(store_article_add(b, "TEST", "2024102410999990", &in,
+				      &index), STORE_NOTFOUND);
+    CU_ASSERT_EQUAL(index, 0);
+    in.sender_type = (enum store_sender_type) 7;
+    CU_ASSERT_EQUAL(store_article_add(b, "TEST", r.number, &in, &index),
+		    STORE_PERM);
+    in.sender_type = STORE_SENDER_AGENT;
+    CU_ASSERT_EQUAL(store_article_add(b, "TEST", r.number, 0, &index),
+		    STORE_PERM);
+    /* In one batch with store_deliver: both see each other's writes. */
+    tmsg_init(&tm, "batch1@example.com", "Nouveau");
+    CU_ASSERT_EQUAL(store_deliver(b, conf, &tm.m, &r3), STORE_OK);
+    CU_ASSERT_EQUAL(r3.outcome, STORE_OUTCOME_NEW_TICKET);
+    ack_input(&in, "ack.2@desk.example.org", tm.m.received, 0);
+    CU_ASSERT_EQUAL(store_article_add(b, "TEST", r3.number, &in, &index),
+		    STORE_OK);
+    CU_ASSERT_EQUAL(index, 2);
+    tmsg_init(&tm, "batch2@example.com", "Re: Nouveau");
+    tm.refs[0] = "ack.2@desk.example.org";
+    tm.m.n_references = 1;
+    CU_ASSERT_EQUAL(store_deliver(b, conf, &tm.m, &r2), STORE_OK);
+    CU_ASSERT_EQUAL(r2.outcome, STORE_OUTCOME_FOLLOW_UP);
+    CU_ASSERT_STRING_EQUAL(r2.number, r3.number);
+    CU_ASSERT_EQUAL(r2.article, 3);
+    CU_ASSERT_EQUAL(store_batch_commit(&b), STORE_OK);
+    t = get_ticket(s, r3.number);
+    CU_ASSERT_EQUAL(t->n_articles, 3);
+    CU_ASSERT_EQUAL(t->n_articles_total, 3);
+    CU_ASSERT_EQUAL(t->n_history, 3);		/* created, article, article */
+    store_ticket_free(&t);
+    CU_ASSERT_EQUAL(store_stats(s, &st), STORE_OK);
+    CU_ASSERT_EQUAL(st.articles, 7);
+    CU_ASSERT_EQUAL(st.tickets, 2);
+    store_close(&s);
+    mem_free(dir);
+}
+
+/* test_batch_ticket_get - the batch's own uncommitted writes */
+
+static void test_batch_ticket_get(void)
+{
+    char   *dir = new_dir();
+    struct store *s = open_store(dir);
+    struct store_article_input in;
+    struct store_result r;
+    struct store_batch *b;
+    struct store_ticket *t = 0;
+    struct tmsg tm;
+    uint32_t index;
+
+    CU_ASSERT_EQUAL_FATAL(store_batch_begin(s, &b), STORE_OK);
+    tmsg_init(&tm, "inbatch@example.com", "Dans le lot");
+    CU_ASSERT_EQUAL(store_deliver(b, conf, &tm.m, &r), STORE_OK);
+    CU_ASSERT_EQUAL(store_batch_ticket_get(b, r.number, &t), STORE_OK);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_STRING_EQUAL(t->number, r.number);
+    CU_ASSERT_STRING_EQUAL(t->title, "Dans le lot");
+    CU_ASSERT_STRING_EQUAL(t->customer, "marie.dupont@example.com");
+    CU_ASSERT_EQUAL(t->n_articles, 1);
+    CU_ASSERT_EQUAL(t->n_history, 0);		/* never history */
+    CU_ASSERT_PTR_NULL(t->history);
+    store_ticket_free(&t);
+    ack_input(&in, "", tm.m.received + 5, 0);
+    CU_ASSERT_EQUAL(store_article_add(b, "TEST", r.number, &in, &index), STORE_OK);
+    CU_ASSERT_EQUAL(store_batch_ticket_get(b, r.number, &t), STORE_OK);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_EQUAL(t->n_articles_total, 2);
+    CU_ASSERT_EQUAL_FATAL(t->n_articles, 2);
+    CU_ASSERT_STRING_EQUAL(t->articles[1].subject, in.subject);
+    CU_ASSERT_EQUAL(t->changed, tm.m.received + 5);
+    store_ticket_free(&t);
+    CU_ASSERT_EQUAL(store_batch_ticket_get(b, "2024102410999990", &t),
+		    STORE_NOTFOUND);
+    CU_ASSERT_PTR_NULL(t);
+    store_batch_abort(&b);
+
+    /* After the abort nothing is there, and NOTFOUND does not poison. */
+    CU_ASSERT_EQUAL(store_ticket_get(s, r.number, &t), STORE_NOTFOUND);
+    CU_ASSERT_EQUAL_FATAL(store_batch_begin(s, &b), STORE_OK);
+    CU_ASSERT_EQUAL(store_batch_ticket_get(b, r.number, &t), STORE_NOTFOUND);
+    CU_ASSERT_PTR_NULL(t);
+    CU_ASSERT_EQUAL(store_deliver(b, conf, &tm.m, &r), STORE_OK);
+    CU_ASSERT_EQUAL(store_batch_commit(&b), STORE_OK);
+    /* A committed ticket, read through a later batch. */
+    CU_ASSERT_EQUAL_FATAL(store_batch_begin(s, &b), STORE_OK);
+    CU_ASSERT_EQUAL(store_batch_ticket_get(b, r.number, &t), STORE_OK);
+    CU_ASSERT(t && t->n_articles == 1);
+    store_ticket_free(&t);
+    CU_ASSERT_EQUAL(store_batch_commit(&b), STORE_OK);
+    store_close(&s);
+    mem_free(dir);
+}
+
+/* charge1 - store_ack_charge in its own batch; the allowed flag */
+
+static int charge1(struct store *s, const char *addr, time_t now,
+		           unsigned limit)
+{
+    struct store_batch *b;
+    int     allowed = -1;
+
+    CU_ASSERT_EQUAL_FATAL(store_batch_begin(s, &b), STORE_OK);
+    CU_ASSERT_EQUAL(store_ack_charge(b, addr, now, limit, &allowed), STORE_OK);
+    CU_ASSERT_EQUAL(store_batch_commit(&b), STORE_OK);
+    return (allowed);
+}
+
+/* test_ack_charge - a sliding 24 h window per address */
+
+static void test_ack_charge(void)
+{
+    char   *dir = new_dir();
+    struct store *s = open_store(dir);
+    const time_t t0 = 1700000000, day = 24 * 60 * 60;
+    struct store_batch *b;
+    int     allowed = -1;
+
+    CU_ASSERT_EQUAL(charge1(s, "Marie@Example.COM", t0, 3), 1);
+    /* Three in one batch: the batch sees its own charges. */
+    CU_ASSERT_EQUAL_FATAL(store_batch_begin(s, &b), STORE_OK);
+    CU_ASSERT_EQUAL(store_ack_charge(b, "marie@example.com", t0 + 10, 3,
+				     &allowed), STORE_OK);
+    CU_ASSERT_EQUAL(allowed, 1);
+    CU_ASSERT_EQUAL(store_ack_charge(b, "MARIE@EXAMPLE.COM", t0 + 20, 3,
+				     &allowed), STORE_OK);
+    CU_ASSERT_EQUAL(allowed, 1);
+    CU_ASSERT_EQUAL(store_ack_charge(b, "marie@example.com", t0 + 30, 3,
+				     &allowed), STORE_OK);
+    CU_ASSERT_EQUAL(allowed, 0);
+    CU_ASSERT_EQUAL(store_batch_commit(&b), STORE_OK);
+    /* Refused while the first one is within 24 hours. */
+    CU_ASSERT_EQUAL(charge1(s, "marie@example.com", t0 + day - 1, 3), 0);
+    /* Another address has its own count. */
+    CU_ASSERT_EQUAL(charge1(s, "bob@example.com", t0 + 30, 3), 1);
+    /* 24 h after the first: it leaves the window, one more is allowed. */
+    CU_ASSERT_EQUAL(charge1(s, "marie@example.com", t0 + day, 3), 1);
+    CU_ASSERT_EQUAL(charge1(s, "marie@example.com", t0 + day + 5, 3), 0);
+    /* Refusals recorded nothing: t0+10 and t0+20 leave, two are free. */
+    CU_ASSERT_EQUAL(charge1(s, "marie@example.com", t0 + day + 20, 3), 1);
+    CU_ASSERT_EQUAL(charge1(s, "marie@example.com", t0 + day + 21, 3), 1);
+    CU_ASSERT_EQUAL(charge1(s, "marie@example.com", t0 + day + 22, 3), 0);
+    /* A charge in an aborted batch is not kept. */
+    CU_ASSERT_EQUAL_FATAL(store_batch_begin(s, &b), STORE_OK);
+    CU_ASSERT_EQUAL(store_ack_charge(b, "new@example.com", t0, 1, &allowed),
+		    STORE_OK);
+    CU_ASSERT_EQUAL(allowed, 1);
+    store_batch_abort(&b);
+    CU_ASSERT_EQUAL(charge1(s, "new@example.com", t0, 1), 1);
+    CU_ASSERT_EQUAL(charge1(s, "new@example.com", t0, 1), 0);
+    /* Limit 0 refuses; an empty address is bad input. */
+    CU_ASSERT_EQUAL(charge1(s, "zero@example.com", t0, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(store_batch_begin(s, &b), STORE_OK);
+    CU_ASSERT_EQUAL(store_ack_charge(b, "", t0, 3, &allowed), STORE_PERM);
+    CU_ASSERT_EQUAL(allowed, 0);
+    CU_ASSERT_EQUAL(store_batch_commit(&b), STORE_OK);
+    /* Kept across a restart. */
+    store_close(&s);
+    s = open_store(dir);
+    CU_ASSERT_EQUAL(charge1(s, "bob@example.com", t0 + 40, 1), 0);
+    store_close(&s);
+    mem_free(dir);
+}
+
+/* count_db - records in one database */
+
+static size_t count_db(struct store *s, int which)
+{
+    struct store_scratch k = {0}, d = {0};
+    size_t  klen = 0, dlen, n = 0;
+    DBC    *dbc;
+
+    CU_ASSERT_EQUAL_FATAL(s->db[which]->cursor(s->db[which], NULL, &dbc, 0), 0);
+    while (store_cursor_get(dbc, &k, &klen, &d, &dlen, DB_NEXT) == 0)
+	n++;
+    (void) dbc->close(dbc);
+    store_scratch_free(&k);
+    store_scratch_free(&d);
+    return (n);
+}
+
+/* test_ack_prune - addresses out of the window are forgotten */
+
+static void test_ack_prune(void)
+{
+    enum {OLD = 300};			/* more than one pruning chunk */
+    char   *dir = new_dir(), addr[64];
+    struct store *s = open_store(dir);
+    const time_t t0 = 1700000000, day = 24 * 60 * 60;
+    struct store_batch *b;
+    int     allowed, i;
+
+    CU_ASSERT_EQUAL_FATAL(store_batch_begin(s, &b), STORE_OK);
+    for (i = 0; i < OLD; i++) {
+	snprintf(addr, sizeof(addr), "old%03d@example.com", i);
+	CU_ASSERT_EQUAL(store_ack_charge(b, addr, t0 + i % 7, 3, &allowed),
+			STORE_OK);
+    }
+    CU_ASSERT_EQUAL(store_ack_charge(b, "Recent@example.com", t0 + day - 10, 1,
+				     &allowed), STORE_OK);
+    CU_ASSERT_EQUAL(store_batch_commit(&b), STORE_OK);
+    CU_ASSERT_EQUAL(count_db(s, STORE_DB_ACKS), OLD + 1);
+    /* At t0 + day + 5 only the times t0 + 6 are recent: 42 of the old
+       addresses (i % 7 == 6, i < 300) and the recent one stay. */
+    CU_ASSERT_EQUAL(store_ack_prune(s, t0 + day + 5), STORE_OK);
+    CU_ASSERT_EQUAL(count_db(s, STORE_DB_ACKS), 42 + 1);
+    CU_ASSERT_EQUAL(store_ack_prune(s, t0 + day + 6), STORE_OK);
+    CU_ASSERT_EQUAL(count_db(s, STORE_DB_ACKS), 1);
+    /* The recent one still counts. */
+    CU_ASSERT_EQUAL(charge1(s, "recent@example.com", t0 + day + 6, 1), 0);
+    /* The first checkpoint after open prunes with the real clock. */
+    CU_ASSERT_EQUAL(store_checkpoint(s), STORE_OK);
+    CU_ASSERT_EQUAL(count_db(s, STORE_DB_ACKS), 0);
+    store_close(&s);
+    mem_free(dir);
+}
+
+/* A test mail for the outbox. */
+static const char *const out_rcpts[] = {"marie.dupont@example.com",
+"bob@example.com"};
+static const char out_data[] = "Subject: ok\r\n\r\nNUL:\0 bytes\r\n";
+
+/* out_mail - a two-recipient mail about ticket number */
+
+static void out_mail(struct store_outbox_mail *m, const char *number,
+		             const char *kind, const char *mid)
+{
+    memset(m, 0, sizeof(*m));
+    m->number = number;
+    m->kind = kind;
+    m->envelope_from = "";
+    m->recipients = out_rcpts;
+    m->n_recipients = 2;
+    m->message_id = mid;
+    m->data = out_data;
+    m->len = sizeof(out_data) - 1;
+}
+
+/* out_add1 - store_outbox_add in its own batch; the id */
+
+static uint64_t out_add1(struct store *s, const struct store_outbox_mail *m)
+{
+    struct store_batch *b;
+    uint64_t id = 0;
+
+    CU_ASSERT_EQUAL_FATAL(store_batch_begin(s, &b), STORE_OK);
+    CU_ASSERT_EQUAL(store_outbox_add(b, m, &id), STORE_OK);
+    CU_ASSERT_EQUAL(store_batch_commit(&b), STORE_OK);
+    return (id);
+}
+
+/* out_due - ids of the rows due at now, into ids; the count */
+
+static size_t out_due(struct store *s, time_t now, uint64_t *ids, size_t max)
+{
+    struct store_outbox_item *v = 0;
+    size_t  n = 0, i;
+
+    CU_ASSERT_EQUAL(store_outbox_due(s, now, max, &v, &n), STORE_OK);
+    for (i = 0; i < n; i++) {
+	ids[i] = v[i].id;
+	CU_ASSERT_EQUAL(v[i].state, STORE_OUTBOX_PENDING);
+	CU_ASSERT_PTR_NOT_NULL(v[i].data);
+    }
+    store_outbox_items_free(&v, n);
+    return (n);
+}
+
+/* out_find - the listed row with id (include_sent), or NULL */
+
+static struct store_outbox_item *out_find(struct store_outbox_item *v, size_t n,
+					          uint64_t id)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++)
+	if (v[i].id == id)
+	    return (v + i);
+    return (0);
+}
+
+/* test_outbox - add, due, result, list, retry, threading, reopen */
+
+static void test_outbox(void)
+{
+    static const char *const bad_rcpts[] = {"a@example.com\r\nRCPT TO:<x>"};
+    char   *dir = new_dir();
+    struct store *s = open_store(dir);
+    struct store_outbox_item *v = 0, *it;
+    struct store_outbox_mail m;
+    struct store_result r, r2;
+    struct store_batch *b;
+    struct store_ticket *t;
+    struct store_stats st;
+    struct tmsg tm;
+    uint64_t id = 0, id1, id2, ids[8];
+    time_t  now, when = -1;
+    size_t  n = 0;
+
+    tmsg_init(&tm, "req@example.com", "Accès VPN");
+    CU_ASSERT_EQUAL_FATAL(deliver1(s, &tm.m, &r), STORE_OK);
+
+    /* An aborted batch leaves nothing, not even a used id. */
+    out_mail(&m, r.number, "ack", "Out.1@Desk.Example.Org");
+    CU_ASSERT_EQUAL_FATAL(store_batch_begin(s, &b), STORE_OK);
+    CU_ASSERT_EQUAL(store_outbox_add(b, &m, &id), STORE_OK);
+    CU_ASSERT_EQUAL(id, 1);
+    store_batch_abort(&b);
+    CU_ASSERT_EQUAL(store_outbox_list(s, 1, &v, &n), STORE_OK);
+    CU_ASSERT_EQUAL(n, 0);
+    store_outbox_items_free(&v, n);
+    CU_ASSERT_EQUAL(out_due(s, time(0) + 3600, ids, 8), 0);
+    CU_ASSERT_EQUAL(store_outbox_next_time(s, &when), STORE_OK);
+    CU_ASSERT_EQUAL(when, 0);
+
+    /* Committed: due with its data once next_attempt <= now. */
+    now = time(0);
+    id1 = out_add1(s, &m);
+    CU_ASSERT_EQUAL(id1, 1);
+    CU_ASSERT_EQUAL(store_outbox_due(s, now + 1, 8, &v, &n), STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(n, 1);
+    CU_ASSERT_EQUAL(v[0].id, id1);
+    CU_ASSERT_STRING_EQUAL(v[0].number, r.number);
+    CU_ASSERT_STRING_EQUAL(v[0].kind, "ack");
+    CU_ASSERT_STRING_EQUAL(v[0].envelope_from, "");
+    CU_ASSERT_EQUAL_FATAL(v[0].n_recipients, 2);
+    CU_ASSERT_STRING_EQUAL(v[0].recipients[0], out_rcpts[0]);
+    CU_ASSERT_STRING_EQUAL(v[0].recipients[1], out_rcpts[1]);
+    CU_ASSERT_STRING_EQUAL(v[0].message_id, "Out.1@Desk.Example.Org");
+    CU_ASSERT_EQUAL(v[0].len, sizeof(out_data) - 1);
+    CU_ASSERT(v[0].data && memcmp(v[0].data, out_data, v[0].len) == 0);
+    CU_ASSERT_EQUAL(v[0].state, STORE_OUTBOX_PENDING);
+    CU_ASSERT_EQUAL(v[0].attempts, 0);
+    CU_ASSERT(v[0].created >= now && v[0].created <= now + 1);
+    CU_ASSERT_EQUAL(v[0].next_attempt, v[0].created);
+    CU_ASSERT_EQUAL(v[0].last_attempt, 0);
+    CU_ASSERT_STRING_EQUAL(v[0].last_error, "");
+    CU_ASSERT_EQUAL(out_due(s, v[0].created - 1, ids, 8), 0);
+    CU_ASSERT_EQUAL(store_outbox_next_time(s, &when), STORE_OK);
+    CU_ASSERT_EQUAL(when, v[0].created);
+    store_outbox_items_free(&v, n);
+    CU_ASSERT_PTR_NULL(v);
+    CU_ASSERT_EQUAL(out_due(s, now + 1, ids, 0), 0);	/* max 0 */
+    CU_ASSERT_EQUAL(store_stats(s, &st), STORE_OK);
+    CU_ASSERT_EQUAL(st.outbox_pending, 1);
+    CU_ASSERT_EQUAL(st.outbox_failed, 0);
+
+    /* A reply to our mail threads into the ticket. */
+    tmsg_init(&tm, "re1@example.com", "Re: Accès VPN");
+    tm.refs[0] = "out.1@desk.example.org";
+    tm.m.n_references = 1;
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r2), STORE_OK);
+    CU_ASSERT_EQUAL(r2.outcome, STORE_OUTCOME_FOLLOW_UP);
+    CU_ASSERT_STRING_EQUAL(r2.number, r.number);
+
+    /* A second row, without a ticket. */
+    out_mail(&m, "", "new-ticket", "");
+    id2 = out_add1(s, &m);
+    CU_ASSERT_EQUAL(id2, 2);
+
+    /* PENDING: attempted, due later. */
+    now = time(0);
+    CU_ASSERT_EQUAL(store_outbox_result(s, id1, STORE_OUTBOX_PENDING, now + 600,
+					"451 4.3.0 try later\r\n"), STORE_OK);
+    CU_ASSERT_EQUAL(out_due(s, now + 1, ids, 8), 1);
+    CU_ASSERT_EQUAL(ids[0], id2);
+    CU_ASSERT_EQUAL(out_due(s, now + 600, ids, 8), 2);
+    CU_ASSERT(ids[0] == id2 && ids[1] == id1);	/* earliest first */
+    CU_ASSERT_EQUAL(out_due(s, now + 600, ids, 1), 1);
+    CU_ASSERT_EQUAL(store_outbox_list(s, 0, &v, &n), STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(n, 2);
+    CU_ASSERT_EQUAL(v[0].id, id1);			/* oldest first */
+    CU_ASSERT_PTR_NULL(v[0].data);
+    CU_ASSERT_EQUAL(v[0].len, sizeof(out_data) - 1);
+    CU_ASSERT_EQUAL(v[0].attempts, 1);
+    CU_ASSERT(v[0].last_attempt >= now && v[0].last_attempt <= now + 1);
+    CU_ASSERT_EQUAL(v[0].next_attempt, now + 600);
+    CU_ASSERT_STRING_EQUAL(v[0].last_error, "451 4.3.0 try later??");
+    store_outbox_items_free(&v, n);
+
+    /* SENT: no longer due, data dropped, listed with include_sent. */
+    CU_ASSERT_EQUAL(store_outbox_result(s, id2, STORE_OUTBOX_SENT, 0, 0),
+		    STORE_OK);
+    CU_ASSERT_EQUAL(out_due(s, now + 86400, ids, 8), 1);
+    CU_ASSERT_EQUAL(ids[0], id1);
+    CU_ASSERT_EQUAL(store_outbox_next_time(s, &when), STORE_OK);
+    CU_ASSERT_EQUAL(when, now + 600);
+    CU_ASSERT_EQUAL(store_outbox_list(s, 0, &v, &n), STORE_OK);
+    CU_ASSERT(n == 1 && v[0].id == id1);
+    store_outbox_items_free(&v, n);
+    CU_ASSERT_EQUAL(store_outbox_list(s, 1, &v, &n), STORE_OK);
+    CU_ASSERT_EQUAL(n, 2);
+    it = out_find(v, n, id2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(it);
+    CU_ASSERT_EQUAL(it->state, STORE_OUTBOX_SENT);
+    CU_ASSERT_EQUAL(it->attempts, 1);
+    CU_ASSERT_STRING_EQUAL(it->kind, "new-ticket");
+    CU_ASSERT_EQUAL(it->n_recipients, 2);
+    CU_ASSERT_PTR_NULL(it->data);
+    store_outbox_items_free(&v, n);
+    {
+	struct store_scratch sc = {0};
+	unsigned char key[8];
+
+	store_be64_put(key, id2);
+	CU_ASSERT_EQUAL(store_get(s->db[STORE_DB_OUTBOX_DATA], NULL, key, 8,
+				  &sc, &n, 0), DB_NOTFOUND);
+	store_scratch_free(&sc);
+    }
+    CU_ASSERT_EQUAL(store_outbox_result(s, id2, STORE_OUTBOX_SENT, 0, 0),
+		    STORE_NOTFOUND);
+    CU_ASSERT_EQUAL(store_outbox_retry(s, id2), STORE_NOTFOUND);
+    CU_ASSERT_EQUAL(store_outbox_result(s, 999, STORE_OUTBOX_FAILED, 0, "x"),
+		    STORE_NOTFOUND);
+    CU_ASSERT_EQUAL(store_outbox_retry(s, 999), STORE_NOTFOUND);
+    CU_ASSERT_EQUAL(store_outbox_result(s, id1, (enum store_outbox_state) 9,
+					0, 0), STORE_PERM);
+
+    /* FAILED: a history record in the ticket; kept, not due. */
+    CU_ASSERT_EQUAL(store_outbox_result(s, id1, STORE_OUTBOX_FAILED, 0,
+					"550 5.1.1 no such user"), STORE_OK);
+    t = get_ticket(s, r.number);
+    CU_ASSERT_FATAL(t->n_history >= 1);
+    CU_ASSERT_STRING_EQUAL(t->history[t->n_history - 1].what, "mail failed");
+    CU_ASSERT_STRING_EQUAL(t->history[t->n_history - 1].who, "system");
+    CU_ASSERT_STRING_EQUAL(t->history[t->n_history - 1].new_value,
+			   "ack: 550 5.1.1 no such user");
+    CU_ASSERT_EQUAL(t->n_articles, 2);		/* no article for it */
+    store_ticket_free(&t);
+    CU_ASSERT_EQUAL(out_due(s, now + 86400, ids, 8), 0);
+    CU_ASSERT_EQUAL(store_outbox_next_time(s, &when), STORE_OK);
+    CU_ASSERT_EQUAL(when, 0);
+    CU_ASSERT_EQUAL(store_outbox_list(s, 0, &v, &n), STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(n, 1);
+    CU_ASSERT_EQUAL(v[0].state, STORE_OUTBOX_FAILED);
+    CU_ASSERT_EQUAL(v[0].attempts, 2);
+    CU_ASSERT_STRING_EQUAL(v[0].last_error, "550 5.1.1 no such user");
+    store_outbox_items_free(&v, n);
+    CU_ASSERT_EQUAL(store_stats(s, &st), STORE_OK);
+    CU_ASSERT_EQUAL(st.outbox_pending, 0);
+    CU_ASSERT_EQUAL(st.outbox_failed, 1);
+
+    /* Retry: PENDING again, due now, attempts kept, data still there. */
+    CU_ASSERT_EQUAL(store_outbox_retry(s, id1), STORE_OK);
+    CU_ASSERT_EQUAL(store_outbox_due(s, time(0), 8, &v, &n), STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(n, 1);
+    CU_ASSERT_EQUAL(v[0].id, id1);
+    CU_ASSERT_EQUAL(v[0].attempts, 2);
+    CU_ASSERT(v[0].data && memcmp(v[0].data, out_data, v[0].len) == 0);
+    store_outbox_items_free(&v, n);
+    CU_ASSERT_EQUAL(store_stats(s, &st), STORE_OK);
+    CU_ASSERT_EQUAL(st.outbox_pending, 1);
+    CU_ASSERT_EQUAL(st.outbox_failed, 0);
+    /* Retry of a PENDING row due later makes it due now. */
+    CU_ASSERT_EQUAL(store_outbox_result(s, id1, STORE_OUTBOX_PENDING,
+					time(0) + 3600, "busy"), STORE_OK);
+    CU_ASSERT_EQUAL(out_due(s, time(0), ids, 8), 0);
+    CU_ASSERT_EQUAL(store_outbox_retry(s, id1), STORE_OK);
+    CU_ASSERT_EQUAL(out_due(s, time(0), ids, 8), 1);
+
+    /* Malformed mail: refused, the batch stays usable. */
+    CU_ASSERT_EQUAL_FATAL(store_batch_begin(s, &b), STORE_OK);
+    out_mail(&m, r.number, "ack", "");
+    m.recipients = bad_rcpts;
+    m.n_recipients = 1;
+    CU_ASSERT_EQUAL(store_outbox_add(b, &m, &id), STORE_PERM);
+    m.n_recipients = 0;
+    CU_ASSERT_EQUAL(store_outbox_add(b, &m, &id), STORE_PERM);
+    out_mail(&m, r.number, "ack", "x@y\r\nBcc: z");
+    CU_ASSERT_EQUAL(store_outbox_add(b, &m, &id), STORE_PERM);
+    CU_ASSERT_EQUAL(store_outbox_add(b, 0, &id), STORE_PERM);
+    CU_ASSERT_EQUAL(store_batch_commit(&b), STORE_OK);
+
+    /* Ids keep increasing across a restart. */
+    store_close(&s);
+    s = open_store(dir);
+    out_mail(&m, r.number, "follow-up", "");
+    CU_ASSERT_EQUAL(out_add1(s, &m), 3);
+    CU_ASSERT_EQUAL(store_outbox_list(s, 1, &v, &n), STORE_OK);
+    CU_ASSERT(n == 3 && v[0].id == 1 && v[1].id == 2 && v[2].id == 3);
+    store_outbox_items_free(&v, n);
+    store_close(&s);
+    mem_free(dir);
+}
+
+/* test_codec_outbox - the outbox record round-trips, damage is refused */
+
+static void test_codec_outbox(void)
+{
+    char   *rcpts[2] = {"a@example.com", "b@example.com"};
+    struct store_outbox_item it, out;
+    struct buf *b = buf_create(0, 0);
+    unsigned char *copy;
+    size_t  len, i;
+    int     refused;
+
+    memset(&it, 0, sizeof(it));
+    it.number = "2024102410000015";
+    it.kind = "ack";
+    it.envelope_from = "";
+    it.recipients = rcpts;
+    it.n_recipients = 2;
+    it.message_id = "m@x";
+    it.len = 1234;
+    it.state = STORE_OUTBOX_FAILED;
+    it.attempts = 7;
+    it.created = 1700000000;
+    it.next_attempt = 1700000600;
+    it.last_attempt = 1700000300;
+    it.last_error = "550 no";
+    store_codec_outbox_encode(b, &it);
+    len = buf_len(b);
+    CU_ASSERT_EQUAL(buf_data(b)[STORE_OUTBOX_STATE_OFFSET], STORE_OUTBOX_FAILED);
+    CU_ASSERT_EQUAL_FATAL(store_codec_outbox_decode(buf_data(b), len, 42, &out),
+			  STORE_OK);
+    CU_ASSERT_EQUAL(out.id, 42);
+    CU_ASSERT_STRING_EQUAL(out.number, it.number);
+    CU_ASSERT_STRING_EQUAL(out.kind, "ack");
+    CU_ASSERT_STRING_EQUAL(out.envelope_from, "");
+    CU_ASSERT_EQUAL_FATAL(out.n_recipients, 2);
+    CU_ASSERT_STRING_EQUAL(out.recipients[1], "b@example.com");
+    CU_ASSERT_STRING_EQUAL(out.message_id, "m@x");
+    CU_ASSERT_PTR_NULL(out.data);
+    CU_ASSERT_EQUAL(out.len, 1234);
+    CU_ASSERT_EQUAL(out.state, STORE_OUTBOX_FAILED);
+    CU_ASSERT_EQUAL(out.attempts, 7);
+    CU_ASSERT_EQUAL(out.created, 1700000000);
+    CU_ASSERT_EQUAL(out.next_attempt, 1700000600);
+    CU_ASSERT_EQUAL(out.last_attempt, 1700000300);
+    CU_ASSERT_STRING_EQUAL(out.last_error, "550 no");
+    store_outbox_item_fields_free(&out);
+    for (refused = 0, i = 0; i < len; i++) {
+	copy = mem_memdup(buf_data(b), i);
+	refused += store_codec_outbox_decode(copy, i, 1, &out) == STORE_PERM;
+	mem_free(copy);
+    }
+    CU_ASSERT_EQUAL(refused, len);
+    copy = mem_memdup(buf_data(b), len);
+    copy[STORE_OUTBOX_STATE_OFFSET] = 3;	/* no such state */
+    CU_ASSERT_EQUAL(store_codec_outbox_decode(copy, len, 1, &out), STORE_PERM);
+    copy[STORE_OUTBOX_STATE_OFFSET] = STORE_OUTBOX_FAILED;
+    /* A huge recipient count does not allocate or crash. */
+    store_be32_put(copy + len - 2 * (4 + 13) - 4, 0x7fffffff);
+    CU_ASSERT_EQUAL(store_codec_outbox_decode(copy, len, 1, &out), STORE_PERM);
+    mem_free(copy);
+    /* Other kinds of records are refused. */
+    CU_ASSERT_EQUAL(store_codec_ticket_decode(buf_data(b), len, "1",
+					      &(struct store_ticket_rec) {0}),
+		    STORE_PERM);
+    buf_destroy(&b);
+}
+
+/* test_outbox_trim - only the newest SENT rows are kept */
+
+static void test_outbox_trim(void)
+{
+    enum {SENT = 7, KEEP = 3};
+    char   *dir = new_dir();
+    struct store *s = open_store(dir);
+    struct store_outbox_item *v = 0;
+    struct store_outbox_mail m;
+    uint64_t id, pending, failed;
+    size_t  n = 0, i;
+    int     k;
+
+    out_mail(&m, "", "ack", "");
+    pending = out_add1(s, &m);
+    failed = out_add1(s, &m);
+    CU_ASSERT_EQUAL(store_outbox_result(s, failed, STORE_OUTBOX_FAILED, 0, "no"),
+		    STORE_OK);
+    for (k = 0; k < SENT; k++) {
+	id = out_add1(s, &m);
+	CU_ASSERT_EQUAL(store_outbox_result(s, id, STORE_OUTBOX_SENT, 0, 0),
+			STORE_OK);
+    }
+    s->outbox_sent_keep = KEEP;
+    CU_ASSERT_EQUAL(store_checkpoint(s), STORE_OK);
+    CU_ASSERT_EQUAL(store_outbox_list(s, 1, &v, &n), STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(n, KEEP + 2);
+    CU_ASSERT_EQUAL(v[0].id, pending);
+    CU_ASSERT_EQUAL(v[1].id, failed);
+    for (i = 2; i < n; i++) {			/* the newest sent rows */
+	CU_ASSERT_EQUAL(v[i].state, STORE_OUTBOX_SENT);
+	CU_ASSERT_EQUAL(v[i].id, 2 + SENT - KEEP + (i - 2) + 1);
+    }
+    store_outbox_items_free(&v, n);
+    /* Nothing more to do the second time. */
+    CU_ASSERT_EQUAL(store_checkpoint(s), STORE_OK);
+    CU_ASSERT_EQUAL(store_outbox_list(s, 1, &v, &n), STORE_OK);
+    CU_ASSERT_EQUAL(n, KEEP + 2);
+    store_outbox_items_free(&v, n);
+    store_close(&s);
+    mem_free(dir);
+}
+
+/* test_outbox_crash - kill -9: exactly the committed rows are due */
+
+static void test_outbox_crash(void)
+{
+    char   *dir = new_dir();
+    struct store_outbox_mail m;
+    struct store *s;
+    uint64_t ids[8];
+    pid_t   pid;
+    int     status = 0;
+
+    out_mail(&m, "", "ack", "");
+    fflush(0);
+    if ((pid = fork()) == 0) {
+	struct store_batch *b;
+	char   *err = 0;
+	uint64_t id;
+
+	if (store_open(dir, &s, &err) != STORE_OK)
+	    _exit(2);
+	if (store_batch_begin(s, &b) != STORE_OK
+	    || store_outbox_add(b, &m, &id) != STORE_OK
+	    || store_outbox_add(b, &m, &id) != STORE_OK
+	    || store_batch_commit(&b) != STORE_OK)
+	    _exit(3);
+	if (store_batch_begin(s, &b) != STORE_OK
+	    || store_outbox_add(b, &m, &id) != STORE_OK)
+	    _exit(4);
+	raise(SIGKILL);
+	_exit(5);
+    }
+    CU_ASSERT_FATAL(pid > 0);
+    CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+    CU_ASSERT_FATAL(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+    s = open_store(dir);
+    CU_ASSERT_EQUAL(out_due(s, time(0) + 1, ids, 8), 2);
+    CU_ASSERT(ids[0] == 1 && ids[1] == 2);
+    /* The lost row's id is free again. */
+    CU_ASSERT_EQUAL(out_add1(s, &m), 3);
+    store_close(&s);
+    mem_free(dir);
+}
+
+/* test_schema_1_2 - a v1 store (no outbox databases) is upgraded */
+
+static void test_schema_1_2(void)
+{
+    static const int added[] = {
+	STORE_DB_OUTBOX, STORE_DB_OUTBOX_DATA, STORE_DB_OUTBOX_DUE,
+	STORE_DB_ACKS,
+    };
+    static const char *const files[] = {
+	"outbox.db", "outbox_data.db", "outbox_due.db", "acks.db",
+    };
+    char   *dir = new_dir(), *path;
+    struct store *s = open_store(dir);
+    struct store_outbox_mail m;
+    struct store_result r;
+    struct store_stats st;
+    struct stat sb;
+    struct tmsg tm;
+    DB_TXN *txn;
+    size_t  i;
+
+    /* A v1 store: version 1, a ticket, none of the v2 databases. */
+    tmsg_init(&tm, "v1@example.com", "old");
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r), STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(s->env->txn_begin(s->env, NULL, &txn, 0), 0);
+    CU_ASSERT_EQUAL(store_meta_put(s, txn, "schema_version", 1), 0);
+    CU_ASSERT_EQUAL(txn->commit(txn, 0), 0);
+    for (i = 0; i < sizeof(added) / sizeof(added[0]); i++) {
+	CU_ASSERT_EQUAL(s->db[added[i]]->close(s->db[added[i]], 0), 0);
+	s->db[added[i]] = 0;
+	CU_ASSERT_EQUAL(s->env->dbremove(s->env, NULL, files[i], NULL,
+					 DB_AUTO_COMMIT), 0);
+	path = mem_printf("%s/%s", dir, files[i]);
+	CU_ASSERT_EQUAL(stat(path, &sb), -1);
+	mem_free(path);
+    }
+    store_close(&s);
+
+    captured[0] = 0;
+    log_set_capture(capture, 0);
+    s = open_store(dir);
+    log_set_capture(0, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(captured, "upgraded schema 1 to 2"));
+    CU_ASSERT_PTR_NULL(strstr(captured, "upgraded schema 0 to 1"));
+    CU_ASSERT_EQUAL(store_stats(s, &st), STORE_OK);
+    CU_ASSERT_EQUAL(st.schema_version, 2);
+    CU_ASSERT_EQUAL(st.tickets, 1);
+    CU_ASSERT_EQUAL(st.outbox_pending, 0);
+    out_mail(&m, r.number, "ack", "");
+    CU_ASSERT_EQUAL(out_add1(s, &m), 1);
+    store_close(&s);
+    /* Recorded: the next open upgrades nothing. */
+    captured[0] = 0;
+    log_set_capture(capture, 0);
+    s = open_store(dir);
+    log_set_capture(0, 0);
+    CU_ASSERT_PTR_NULL(strstr(captured, "upgraded"));
+    CU_ASSERT_EQUAL(store_stats(s, &st), STORE_OK);
+    CU_ASSERT_EQUAL(st.schema_version, 2);
+    CU_ASSERT_EQUAL(st.outbox_pending, 1);
+    store_close(&s);
+    mem_free(dir);
+}
+
+/*
  * Suite setup: a temporary root and a configuration with three queues.
  */
 
@@ -1452,6 +2293,15 @@ int     main(void)
     CU_add_test(suite, "schema versions", test_schema);
     CU_add_test(suite, "lock conflict is STORE_RETRY", test_retry);
     CU_add_test(suite, "one writer, two readers", test_concurrent);
+    CU_add_test(suite, "article written by postdesk", test_article_add);
+    CU_add_test(suite, "ticket as the batch sees it", test_batch_ticket_get);
+    CU_add_test(suite, "acknowledgement rate limit", test_ack_charge);
+    CU_add_test(suite, "acknowledgement times are pruned", test_ack_prune);
+    CU_add_test(suite, "outbox record codec", test_codec_outbox);
+    CU_add_test(suite, "outbox rows and attempts", test_outbox);
+    CU_add_test(suite, "outbox keeps the newest sent rows", test_outbox_trim);
+    CU_add_test(suite, "outbox after kill -9", test_outbox_crash);
+    CU_add_test(suite, "schema upgrade 1 to 2", test_schema_1_2);
     CU_add_test(suite, "throughput (printed)", test_bench);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     rc = CU_basic_run_tests();
