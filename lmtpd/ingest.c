@@ -73,6 +73,13 @@
 /*	MDN); the From: local part is MAILER-DAEMON or postmaster.
 /*	List-Unsubscribe alone does not count (many person-to-person
 /*	tools add it). The null envelope sender is the caller's business.
+/* .IP "own_loop, content_language"
+/*	own_loop: 1 when an X-Postdesk-Loop header (any of them, if
+/*	several) has conf_instance(conf) as its value, compared without
+/*	case and surrounding blanks (0 with a NULL conf).
+/*	content_language: the first language tag of Content-Language
+/*	(top-level header, else the top-level MIME part's), lowercased;
+/*	"" when absent or not a tag.
 /* .IP body
 /*	The first text/plain leaf that is no attachment (walking the tree
 /*	in order, not into attached messages), else the first such
@@ -152,6 +159,8 @@ struct lmtp_parsed {
     char   *title;
     char   *message_id;
     char   *body;
+    char   *content_language;
+    const char *instance;		/* conf_instance(), or NULL */
     char    ticket[32];
     char  **refs;
     size_t  n_refs;
@@ -1024,6 +1033,54 @@ static int is_automatic(GMimeObject *obj, const char *from)
     return (0);
 }
 
+/* own_loop - does any X-Postdesk-Loop header name this instance? */
+
+static int own_loop(GMimeObject *obj, const char *instance)
+{
+    GMimeHeaderList *headers = g_mime_object_get_header_list(obj);
+    int     count = headers ? g_mime_header_list_get_count(headers) : 0;
+
+    if (instance == 0 || *instance == 0)
+	return (0);
+    for (int i = 0; i < count; i++) {
+	GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
+	const char *name = g_mime_header_get_name(h);
+	const char *value = g_mime_header_get_value(h);
+	size_t  n;
+
+	if (name == 0 || value == 0
+	    || g_ascii_strcasecmp(name, "X-Postdesk-Loop") != 0)
+	    continue;
+	while (*value == ' ' || *value == '\t' || *value == '\r' || *value == '\n')
+	    value++;
+	n = strlen(value);
+	while (n > 0 && strchr(" \t\r\n", value[n - 1]))
+	    n--;
+	if (n == strlen(instance) && g_ascii_strncasecmp(value, instance, n) == 0)
+	    return (1);
+    }
+    return (0);
+}
+
+/* first_language - the first tag of Content-Language, lowercase, or "" */
+
+static char *first_language(const char *value)
+{
+    size_t  n;
+    char   *tag;
+
+    if (value == 0)
+	return (mem_strdup(""));
+    while (*value == ' ' || *value == '\t' || *value == '\r' || *value == '\n')
+	value++;
+    for (n = 0; g_ascii_isalnum(value[n]) || value[n] == '-'; n++)
+	 /* void */ ;
+    if (n == 0 || n > 35 || (value[n] && !strchr(" \t\r\n,;(", value[n])))
+	return (mem_strdup(""));
+    tag = mem_strndup(value, n);
+    return (str_lower(tag));
+}
+
 /* fill_from_message - every field from a parsed GMime message */
 
 static void fill_from_message(struct lmtp_parsed *p, GMimeMessage *m,
@@ -1033,6 +1090,7 @@ static void fill_from_message(struct lmtp_parsed *p, GMimeMessage *m,
     GMimeObject *root = g_mime_message_get_mime_part(m);
     GMimeObject *body = 0;
     InternetAddressList *from = g_mime_message_get_from(m);
+    const char *lang;
 
     p->from = str_lower(header_text(first_mailbox(from, 0), LMTP_HEADER_MAX));
     p->from_header = address_text(obj, from, "From");
@@ -1044,6 +1102,11 @@ static void fill_from_message(struct lmtp_parsed *p, GMimeMessage *m,
     p->message_id = header_text(g_mime_message_get_message_id(m),
 				MESSAGE_ID_MAX);
     fill_references(p, obj, options);
+    p->msg.own_loop = own_loop(obj, p->instance);
+    lang = g_mime_object_get_header(obj, "Content-Language");
+    if (lang == 0 && root)
+	lang = g_mime_object_get_header(root, "Content-Language");
+    p->content_language = first_language(lang);
     p->msg.automatic = is_automatic(obj, p->from);
     if (root && GMIME_IS_MULTIPART(root)
 	&& g_mime_content_type_is_type(g_mime_object_get_content_type(root),
@@ -1145,6 +1208,7 @@ struct lmtp_parsed *lmtp_parse(const char *raw, size_t len,
 
     if (raw == 0)
 	raw = "", len = 0;
+    p->instance = conf ? conf_instance(conf) : 0;
     EVP_Digest(raw, len, msg->hash, 0, EVP_sha256(), 0);
     parse_into(p, raw, len);
     empty_if_null(&p->from);
@@ -1154,6 +1218,7 @@ struct lmtp_parsed *lmtp_parse(const char *raw, size_t len,
     empty_if_null(&p->subject);
     empty_if_null(&p->message_id);
     empty_if_null(&p->body);
+    empty_if_null(&p->content_language);
     p->title = lmtp_subject_clean(p->subject, hook);
     msg->ticket_ref = lmtp_subject_ticket(p->subject, hook, system_id,
 					  p->ticket) == 0 ? p->ticket : 0;
@@ -1166,6 +1231,7 @@ struct lmtp_parsed *lmtp_parse(const char *raw, size_t len,
     msg->message_id = p->message_id;
     msg->references = (const char *const *) p->refs;
     msg->n_references = p->n_refs;
+    msg->content_language = p->content_language;
     msg->body = p->body;
     msg->attachments = p->atts;
     msg->n_attachments = p->n_atts;
@@ -1198,6 +1264,7 @@ void    lmtp_parsed_free(struct lmtp_parsed **pp)
     mem_free(p->title);
     mem_free(p->message_id);
     mem_free(p->body);
+    mem_free(p->content_language);
     for (i = 0; i < p->n_refs; i++)
 	mem_free(p->refs[i]);
     mem_free(p->refs);

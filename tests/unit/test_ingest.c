@@ -612,6 +612,75 @@ static void test_conf_hook(void)
     conf_unref(&conf);
 }
 
+/* test_loop_language - X-Postdesk-Loop of this instance, Content-Language */
+
+static void test_loop_language(void)
+{
+    static const char conf_text[] =
+	"[postdesk]\ndomain = desk.example.org\ninstance = desk-a.example.org\n"
+	"[queue Q]\naddresses = q@example.org\ngroup = g\n";
+    static const struct {
+	const char *headers;
+	int     own_loop;			/* with the configuration */
+	const char *lang;
+    } cases[] = {
+	{"", 0, ""},
+	{"X-Postdesk-Loop: desk-a.example.org\n", 1, ""},
+	{"X-Postdesk-Loop:   DESK-A.Example.ORG  \n", 1, ""},
+	{"X-Postdesk-Loop: desk-b.example.org\n", 0, ""},
+	{"X-Postdesk-Loop: desk-a.example.org.evil\n", 0, ""},
+	{"X-Postdesk-Loop: other.example.org\nX-Postdesk-Loop: desk-a.example.org\n",
+	    1, ""},
+	{"x-postdesk-loop: desk-a.example.org\n", 1, ""},
+	{"Content-Language: en-US, fr\n", 0, "en-us"},
+	{"Content-Language: FR\n", 0, "fr"},
+	{"Content-Language:   de-CH;q=1\n", 0, "de-ch"},
+	{"Content-Language: <script>\n", 0, ""},
+	{"Content-Language:\n", 0, ""},
+	{"MIME-Version: 1.0\nContent-Language: en\n"
+	    "Content-Type: multipart/mixed; boundary=b\n", 0, "en"},
+    };
+    char    path[] = "/tmp/postdesk-conf-XXXXXX";
+    int     fd = mkstemp(path);
+    char   *errors = 0;
+    struct conf *conf;
+
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT_FATAL(write(fd, conf_text, sizeof(conf_text) - 1)
+		    == (ssize_t) sizeof(conf_text) - 1);
+    close(fd);
+    conf = conf_load(path, &errors);
+    unlink(path);
+    if (errors)
+	fprintf(stderr, "%s\n", errors);
+    mem_free(errors);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	char   *mail = mem_printf("From: a@example.org\nSubject: x\n%s\n"
+				  "--b\nContent-Type: text/plain\n\nbody\n--b--\n",
+				  cases[i].headers);
+	struct lmtp_parsed *p = lmtp_parse(mail, strlen(mail), conf);
+	struct store_message *m = lmtp_parsed_message(p);
+
+	CU_ASSERT_EQUAL(m->own_loop, cases[i].own_loop);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m->content_language);
+	CU_ASSERT_STRING_EQUAL(m->content_language, cases[i].lang);
+	if (m->own_loop != cases[i].own_loop
+	    || strcmp(m->content_language, cases[i].lang) != 0)
+	    fprintf(stderr, "case %zu: own_loop %d, language \"%s\"\n", i,
+		    m->own_loop, m->content_language);
+	lmtp_parsed_free(&p);
+	/* Without a configuration there is no instance: never our loop. */
+	p = lmtp_parse(mail, strlen(mail), 0);
+	m = lmtp_parsed_message(p);
+	CU_ASSERT_EQUAL(m->own_loop, 0);
+	CU_ASSERT_STRING_EQUAL(m->content_language, cases[i].lang);
+	lmtp_parsed_free(&p);
+	mem_free(mail);
+    }
+    conf_unref(&conf);
+}
+
 /* parse_worker - parse the same messages over and over, checking */
 
 static void *parse_worker(void *arg)
@@ -854,6 +923,7 @@ int     main(void)
     CU_add_test(suite, "UTF-8 helpers", test_helpers);
     CU_add_test(suite, "hash and raw", test_hash_and_raw);
     CU_add_test(suite, "hook from the configuration", test_conf_hook);
+    CU_add_test(suite, "own loop header, Content-Language", test_loop_language);
     CU_add_test(suite, "parallel parsing", test_threads);
     suite = CU_add_suite("corpus", 0, 0);
     CU_add_test(suite, "committed corpus", test_corpus);
