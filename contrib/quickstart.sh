@@ -10,8 +10,12 @@
 #     state_dir = run/state, listen = inet:127.0.0.1:2424,
 #     relay = 127.0.0.1:2587, secret_file = run/secret (random, 0600);
 #   - postdesk-lmtpd (log run/lmtpd.log, pid run/lmtpd.pid);
+#   - postdesk-milter on the milter_listen of run/postdesk.conf (the
+#     example's inet:127.0.0.1:8891; log run/milter.log, pid run/milter.pid);
 #   - a private Postfix instance in run/postfix: SMTP on 127.0.0.1:2525,
-#     a milter-free submission port 127.0.0.1:2587 for postdesk's own mail,
+#     whose smtpd consults postdesk-milter (milter_default_action =
+#     tempfail), a milter-free submission port 127.0.0.1:2587 for
+#     postdesk's own mail,
 #     the example's queue addresses routed by transport_maps and the domain
 #     desk.example.org by virtual_transport to lmtp:inet:127.0.0.1:2424;
 #   - an smtp-sink on 127.0.0.1:2526 as Postfix's relayhost: mail to
@@ -22,7 +26,8 @@
 # If user postdesk cannot reach this checkout (e.g. it lies under /root),
 # run/ is a symbolic link to /var/lib/postdesk-quickstart.
 # start is idempotent: what already runs is left alone.
-# stop stops postdesk-lmtpd (SIGTERM), Postfix and the sink, and waits.
+# stop stops postdesk-lmtpd and postdesk-milter (SIGTERM), Postfix and the
+# sink, and waits.
 # status says what runs and asks the daemon (postdeskctl status).
 set -euo pipefail
 
@@ -33,6 +38,7 @@ SUB_PORT=2587
 LMTP_PORT=2424
 SINK_PORT=2526
 LMTPD=$TOP/build/lmtpd/postdesk-lmtpd
+MILTERD=$TOP/build/milter/postdesk-milter
 CTL=$TOP/build/cli/postdeskctl
 
 die() { echo "quickstart.sh: $*" >&2; exit 1; }
@@ -146,6 +152,7 @@ setup_postfix() {
         "lmtp_send_xforward_command = yes" \
         "lmtp_destination_concurrency_limit = 4" \
         "smtpd_milters =" "non_smtpd_milters =" \
+        "milter_default_action = tempfail" "milter_protocol = 6" \
         "maillog_file_prefixes = $PF" "maillog_file = $PF/maillog" \
         "queue_run_delay = 30s" "minimal_backoff_time = 30s" \
         "maximal_backoff_time = 300s"
@@ -154,8 +161,9 @@ setup_postfix() {
     for svc in $(postconf -c "$PF/etc" -M | awk '$2 == "inet" { print $1 "/inet" }'); do
         case "$svc" in 127.0.0.1:$SMTP_PORT/*|127.0.0.1:$SUB_PORT/*) ;; *) postconf -c "$PF/etc" -M# "$svc" ;; esac
     done
+    # postdesk-milter on the SMTP port only (not on the submission port)
     postconf -c "$PF/etc" -Me \
-        "127.0.0.1:$SMTP_PORT/inet = 127.0.0.1:$SMTP_PORT inet n - n - - smtpd"
+        "127.0.0.1:$SMTP_PORT/inet = 127.0.0.1:$SMTP_PORT inet n - n - - smtpd -o smtpd_milters=$(conf_value milter_listen)"
     postconf -c "$PF/etc" -Me \
         "127.0.0.1:$SUB_PORT/inet = 127.0.0.1:$SUB_PORT inet n - n - - smtpd -o syslog_name=postfix-quickstart/submission -o smtpd_milters="
 }
@@ -199,6 +207,41 @@ start_lmtpd() {
     say "postdesk-lmtpd started (pid $pid)"
 }
 
+# milter_ready - postdesk-milter's socket (milter_listen) accepts
+milter_ready() {
+    local l
+    l=$(conf_value milter_listen)
+    case "$l" in
+    inet:*) listening "${l##*:}" ;;
+    unix:*) [ -S "${l#unix:}" ] ;;
+    *) return 1 ;;
+    esac
+}
+
+start_milter() {
+    local pid end
+    pid=$(pidof_file "$RUN/milter.pid")
+    if alive "$pid" postdesk-milter; then
+        say "postdesk-milter already runs (pid $pid)"
+        return 0
+    fi
+    milter_ready && die "milter_listen ($(conf_value milter_listen)) is taken by another program"
+    echo "=== $(date -u +%FT%TZ) quickstart start" >>"$RUN/milter.log"
+    setsid nohup "$MILTERD" -c "$RUN/postdesk.conf" -f >>"$RUN/milter.log" 2>&1 </dev/null &
+    pid=$!
+    echo "$pid" >"$RUN/milter.pid"
+    end=$((SECONDS + 30))
+    until milter_ready; do
+        alive "$pid" postdesk-milter && [ $SECONDS -lt $end ] || break
+        sleep 0.2
+    done
+    if ! milter_ready || ! alive "$pid" postdesk-milter; then
+        tail -n 20 "$RUN/milter.log" >&2
+        die "postdesk-milter did not start (see run/milter.log)"
+    fi
+    say "postdesk-milter started (pid $pid, $(conf_value milter_listen))"
+}
+
 start_postfix() {
     if postfix_running; then
         postfix_cmd reload >/dev/null
@@ -222,11 +265,13 @@ do_start() {
     fi
     cmake --build "$TOP/build" -j 2
     [ -x "$LMTPD" ] || die "no $LMTPD after the build"
+    [ -x "$MILTERD" ] || die "no $MILTERD after the build"
     write_conf
     write_secret
     setup_postfix
     start_sink
     start_lmtpd
+    start_milter
     start_postfix
     cat <<EOT
 
@@ -241,7 +286,7 @@ Look at it:
   build/cli/postdeskctl -c run/postdesk.conf list
   build/cli/postdeskctl -c run/postdesk.conf show NUMBER
 
-Logs: run/lmtpd.log, run/postfix/maillog; Postfix queue:
+Logs: run/lmtpd.log, run/milter.log, run/postfix/maillog; Postfix queue:
 postqueue -c $PF/etc -p; mail postdesk sends out lands in run/outbound/.
 Stop everything: bash contrib/quickstart.sh stop
 EOT
@@ -259,6 +304,14 @@ do_stop() {
         say "postdesk-lmtpd stopped"
     fi
     rm -f "$RUN/lmtpd.pid"
+    pid=$(pidof_file "$RUN/milter.pid")
+    if alive "$pid" postdesk-milter; then
+        kill -TERM "$pid"
+        # libmilter takes a few seconds to close its socket
+        wait_gone "$pid" 30 || die "postdesk-milter (pid $pid) did not exit within 30 s of SIGTERM"
+        say "postdesk-milter stopped"
+    fi
+    rm -f "$RUN/milter.pid"
     if [ -d "$PF/etc" ] && postfix_running; then
         pid=$(pidof_file "$PF/spool/pid/master.pid")
         postfix_cmd stop >/dev/null || true
@@ -284,6 +337,12 @@ do_status() {
         "$CTL" -c "$RUN/postdesk.conf" status || rc=1
     else
         say "postdesk-lmtpd is not running"; rc=3
+    fi
+    pid=$(pidof_file "$RUN/milter.pid")
+    if alive "$pid" postdesk-milter; then
+        say "postdesk-milter runs (pid $pid)"
+    else
+        say "postdesk-milter is not running"; rc=3
     fi
     if [ -d "$PF/etc" ] && postfix_running; then
         say "Postfix runs; $(postqueue -c "$PF/etc" -j 2>/dev/null | grep -c '^{' || true) message(s) queued"

@@ -7,6 +7,8 @@
 #	pd_setup NAME			# temp dir, ports, postdesk.conf, EXIT trap
 #	pd_postfix_start		# private Postfix in front of the daemon
 #	pd_lmtpd_start			# postdesk-lmtpd -f in the background
+#	pd_milter_start			# postdesk-milter -f (PD_WITH_MILTER=1 before
+#					# pd_postfix_start: smtpd_milters on the smtpd)
 #	pd_send FROM TO SUBJECT [swaks args...]
 #	pd_wait_queue_empty 60
 #	pd_expect_eq "one ticket" 1 "$(pd_ctl list --json | pd_json 'len(j)')"
@@ -45,6 +47,7 @@ PD_BUILD=$(cd "${1:?usage: $0 BUILD_DIR SOURCE_DIR}" && pwd)
 PD_SRC=$(cd "${2:?usage: $0 BUILD_DIR SOURCE_DIR}" && pwd)
 PD_LMTPD=${PD_LMTPD:-$PD_BUILD/lmtpd/postdesk-lmtpd}
 PD_CTL=${PD_CTL:-$PD_BUILD/cli/postdeskctl}
+PD_MILTERD=${PD_MILTERD:-$PD_BUILD/milter/postdesk-milter}
 PD_TIMEOUT=${PD_TIMEOUT:-600}
 PD_LOCK=/tmp/postdesk-itest.lock
 if [ -x /usr/bin/python3 ]; then PD_PY=/usr/bin/python3; else PD_PY=python3; fi
@@ -55,6 +58,8 @@ PD_FAILED=0
 PD_FINISHED=
 PD_LMTPD_PID=
 PD_LMTPD_STATUS=
+PD_MILTER_PID=
+PD_MILTER_STATUS=
 PD_SINK_PID=
 PD_BG_PIDS=
 PD_WATCHDOG=
@@ -190,6 +195,12 @@ pd_kill_leftovers() {
             kill -KILL "$pid" 2>/dev/null
         fi
     fi
+    if [ -f "$PD_DIR/milter.pid" ]; then
+        pid=$(cat "$PD_DIR/milter.pid")
+        if [ -n "$pid" ] && [ "$(ps -o comm= -p "$pid" 2>/dev/null)" = "postdesk-milter" ]; then
+            kill -KILL "$pid" 2>/dev/null
+        fi
+    fi
     if [ -f "$PD_DIR/sink.pid" ]; then
         pid=$(cat "$PD_DIR/sink.pid")
         if [ -n "$pid" ] && [ "$(ps -o comm= -p "$pid" 2>/dev/null)" = "smtp-sink" ]; then
@@ -299,6 +310,11 @@ pd_cleanup() {
         pd_wait_pid_gone "$PD_LMTPD_PID" 20 || kill -KILL "$PD_LMTPD_PID" 2>/dev/null
         wait "$PD_LMTPD_PID" 2>/dev/null
     fi
+    if [ -n "$PD_MILTER_PID" ] && pd_pid_alive "$PD_MILTER_PID"; then
+        kill -TERM "$PD_MILTER_PID" 2>/dev/null
+        pd_wait_pid_gone "$PD_MILTER_PID" 20 || kill -KILL "$PD_MILTER_PID" 2>/dev/null
+        wait "$PD_MILTER_PID" 2>/dev/null
+    fi
     for pid in $PD_BG_PIDS; do
         if pd_pid_alive "$pid"; then
             kill -TERM "$pid" 2>/dev/null
@@ -319,6 +335,7 @@ pd_cleanup() {
         if [ $rc -ne 0 ] || [ -n "${PD_KEEP:-}" ]; then
             pd_tail "$PD_DIR/pf/maillog" 40
             pd_tail "$PD_DIR/lmtpd.log" 60
+            pd_tail "$PD_DIR/milter.log" 40
             echo "# $PD_SELF exit $rc: logs kept in $PD_DIR"
         else
             rm -rf "$PD_DIR"
@@ -363,6 +380,14 @@ pd_postfix_start() {
         "in_flow_delay = 0" "smtpd_error_sleep_time = 0" \
         "smtpd_soft_error_limit = 1000" "smtpd_hard_error_limit = 1000" ||
         pd_die "postconf failed"
+    # PD_WITH_MILTER=1: the smtpd on PD_SMTP_PORT consults postdesk-milter
+    # (pd_milter_start); the submission port never does.
+    if [ -n "${PD_WITH_MILTER:-}" ]; then
+        postconf -c "$PF/etc" -e \
+            "smtpd_milters = inet:127.0.0.1:$PD_MILTER_PORT" \
+            "milter_default_action = tempfail" "milter_protocol = 6" ||
+            pd_die "postconf (milter) failed"
+    fi
     postconf -c "$PF/etc" -F '*/*/chroot = n'
     # no inet listener of the system's master.cf: only the two below
     for svc in $(postconf -c "$PF/etc" -M | awk '$2 == "inet" { print $1 "/inet" }'); do
@@ -555,4 +580,51 @@ print(r if isinstance(r, str) else json.dumps(r, ensure_ascii=False))
 # pd_maillog_wait TIMEOUT ERE - wait until the maillog has a matching line
 pd_maillog_wait() {
     pd_wait_for "$1" grep -Eq -- "$2" "$PF/maillog"
+}
+
+# pd_milter_start - postdesk-milter -f in the background (milter.log,
+# milter.pid); wait until it listens on 127.0.0.1:PD_MILTER_PORT
+pd_milter_start() {
+    [ -x "$PD_MILTERD" ] || pd_die "no milter at $PD_MILTERD (build milter first)"
+    echo "=== $(date -u +%FT%TZ) pd_milter_start" >>"$PD_DIR/milter.log"
+    "$PD_MILTERD" -c "$PD_CONF" -f >>"$PD_DIR/milter.log" 2>&1 </dev/null 9>&- &
+    PD_MILTER_PID=$!
+    echo "$PD_MILTER_PID" >"$PD_DIR/milter.pid"
+    local end=$((SECONDS + 30))
+    until pd_port_listening "$PD_MILTER_PORT"; do
+        pd_pid_alive "$PD_MILTER_PID" && [ $SECONDS -lt $end ] || break
+        sleep 0.1
+    done
+    if ! pd_pid_alive "$PD_MILTER_PID"; then
+        wait "$PD_MILTER_PID"
+        local st=$?
+        PD_MILTER_PID=
+        pd_die "postdesk-milter exited with status $st at start: $(tail -n 3 "$PD_DIR/milter.log")"
+    fi
+    pd_port_listening "$PD_MILTER_PORT" ||
+        pd_die "postdesk-milter (pid $PD_MILTER_PID) did not listen on 127.0.0.1:$PD_MILTER_PORT within 30 s"
+}
+
+# pd_milter_stop [TIMEOUT] - SIGTERM, wait for the pid (libmilter takes
+# seconds to let go of its port); PD_MILTER_STATUS = exit status.
+# Sanitizer reports in milter.log fail.
+pd_milter_stop() {
+    local timeout=${1:-30} hits
+    PD_MILTER_STATUS=
+    [ -n "$PD_MILTER_PID" ] || return 0
+    kill -TERM "$PD_MILTER_PID" 2>/dev/null
+    if ! pd_wait_pid_gone "$PD_MILTER_PID" "$timeout"; then
+        kill -KILL "$PD_MILTER_PID" 2>/dev/null
+        wait "$PD_MILTER_PID" 2>/dev/null
+        PD_MILTER_PID=
+        pd_fail "postdesk-milter did not exit within ${timeout}s of SIGTERM (killed)"
+        return 1
+    fi
+    wait "$PD_MILTER_PID"
+    PD_MILTER_STATUS=$?
+    PD_MILTER_PID=
+    hits=$(grep -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' \
+        "$PD_DIR/milter.log" 2>/dev/null | head -n 5)
+    [ -z "$hits" ] || pd_fail "sanitizer report in milter.log: $hits"
+    return 0
 }
