@@ -18,7 +18,8 @@
 /*	session (pass the deliver_session as the engine's context).
 /*
 /*	At MAIL the session takes a reference to the current configuration
-/*	snapshot and keeps it for the whole transaction, so that a SIGHUP
+/*	snapshot (and the matching templates and key for outbound mail) and
+/*	keeps it for the whole transaction, so that a SIGHUP
 /*	in the middle of a transaction cannot change its routing. In
 /*	maintenance mode MAIL is answered 451 4.3.2: Postfix keeps the mail
 /*	and retries.
@@ -47,12 +48,14 @@
 #include <util.h>
 #include <conf.h>
 #include <store.h>
+#include <notify.h>
 
 #include "lmtpd_private.h"
 
 struct deliver_session {
     const struct deliver_context *dc;
     struct conf *conf;			/* snapshot of the current transaction */
+    struct notify *notify;		/* templates and key matching conf */
 };
 
 /* set_reply - fill a reply */
@@ -100,6 +103,8 @@ void    deliver_session_destroy(struct deliver_session **dsp)
 	return;
     if ((*dsp)->conf)
 	conf_unref(&(*dsp)->conf);
+    if ((*dsp)->notify)
+	notify_unref(&(*dsp)->notify);
     mem_free(*dsp);
     *dsp = 0;
 }
@@ -113,7 +118,9 @@ static void on_mail(void *ctx, const struct lmtp_envelope *env,
 
     if (ds->conf)
 	conf_unref(&ds->conf);
-    ds->conf = ds->dc->conf_get();
+    if (ds->notify)
+	notify_unref(&ds->notify);
+    ds->dc->snapshot_get(&ds->conf, &ds->notify);
     if (store_maintenance(ds->dc->store)) {
 	log_info("%s: from=<%.200s>, ident=%s, deferred: maintenance",
 		 env->id, env->sender, log_ident(env));
@@ -204,6 +211,7 @@ static void on_data(void *ctx, const struct lmtp_envelope *env,
 	if (*env->sender == 0)
 	    msgs[i].automatic = 1;
 	items[i].conf = ds->conf;
+	items[i].notify = ds->notify;
 	items[i].msg = &msgs[i];
     }
     writer_submit(ds->dc->writer, items, n);

@@ -20,6 +20,8 @@
 #include <store.h>
 
 struct conf;
+struct notify;
+struct notify_sender;
 
 /*
  * The writer (writer.c): one thread that commits every prepared message
@@ -27,6 +29,7 @@ struct conf;
  */
 struct writer_item {
     const struct conf *conf;		/* snapshot the session decided with */
+    const struct notify *notify;	/* templates and key of that snapshot */
     const struct store_message *msg;	/* borrowed until writer_submit returns */
     int     status;			/* out: enum store_status */
     struct store_result result;		/* out */
@@ -37,7 +40,10 @@ struct writer_item {
 
 struct writer;
 
-extern struct writer *writer_create(struct store *store);
+/* writer_create - start the thread; sender (may be NULL) is woken after
+   each commit that queued outbound mail. */
+extern struct writer *writer_create(struct store *store,
+				            struct notify_sender *sender);
 /* writer_submit - queue n items and wait until all are committed (or
    failed); fills each item's status and result. */
 extern void writer_submit(struct writer *, struct writer_item *items, size_t n);
@@ -52,6 +58,9 @@ struct deliver_context {
     struct writer *writer;
     struct store *store;
     struct conf *(*conf_get) (void);	/* a new reference to the current snapshot */
+    /* snapshot_get - new references to the current conf and notify
+       bundle, taken together so that they match. */
+    void    (*snapshot_get) (struct conf **conf_r, struct notify **notify_r);
 };
 
 extern const struct lmtp_handler deliver_handler;

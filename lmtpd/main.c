@@ -12,10 +12,11 @@
 /*	the store; postdeskctl reaches it over STATE_DIR/control.
 /*
 /*	Start-up: parse arguments, load the configuration, open syslog,
-/*	then as root: create STATE_DIR for the unprivileged user, lock the
-/*	pid file, bind the listener, drop privileges; then go to the
+/*	then as root: read the HMAC key of signed addresses, create
+/*	STATE_DIR for the unprivileged user, lock the pid file, bind the
+/*	listener, drop privileges; load the mail templates; then go to the
 /*	background (unless -f), open the store (with recovery), start the
-/*	writer thread and run the event loop.
+/*	outbox sender and the writer threads and run the event loop.
 /*
 /*	Options:
 /* .IP "-c FILE"
@@ -57,11 +58,14 @@
 #include <conf.h>
 #include <store.h>
 #include <ctl.h>
+#include <notify.h>
+#include <sigaddr.h>
 
 #include "lmtpd_private.h"
 
 static pthread_mutex_t conf_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct conf *conf_current;
+static struct notify *notify_current;	/* templates and key of conf_current */
 static const char *conf_file = CONF_DEFAULT_PATH;
 
 /* conf_get - a reference to the current snapshot */
@@ -76,29 +80,67 @@ static struct conf *conf_get(void)
     return (c);
 }
 
+/* snapshot_get - matching references to the conf and notify bundle */
+
+static void snapshot_get(struct conf **conf_r, struct notify **notify_r)
+{
+    pthread_mutex_lock(&conf_lock);
+    *conf_r = conf_ref(conf_current);
+    *notify_r = notify_ref(notify_current);
+    pthread_mutex_unlock(&conf_lock);
+}
+
+/* log_lines - log each line of a multi-line error text */
+
+static void log_lines(const char *what, char *text)
+{
+    char   *save = 0;
+
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(0, "\n", &save))
+	log_error("%s: %s", what, line);
+}
+
+/* load_bundle - the key and templates that go with a conf */
+
+static struct notify *load_bundle(const struct conf *conf, char **errors_r)
+{
+    struct sigaddr_key *key;
+
+    if (sigaddr_key_load(conf_secret_file(conf), conf_key_epoch(conf),
+			 &key, errors_r) < 0)
+	return (0);
+    return (notify_create(conf, key, errors_r));
+}
+
 /* reload - SIGHUP: install a new snapshot, or keep the old one */
 
 static void reload(void)
 {
     char   *errors = 0;
     struct conf *fresh = conf_load(conf_file, &errors);
+    struct notify *nfresh;
     struct conf *old;
+    struct notify *nold;
 
-    if (fresh == 0) {
+    if (fresh == 0 || (nfresh = load_bundle(fresh, &errors)) == 0) {
 	log_error("reload: %s: bad configuration, keeping the running one", conf_file);
-	for (char *line = strtok(errors, "\n"); line; line = strtok(0, "\n"))
-	    log_error("reload: %s", line);
+	log_lines("reload", errors);
 	mem_free(errors);
+	if (fresh)
+	    conf_unref(&fresh);
 	return;
     }
     pthread_mutex_lock(&conf_lock);
     old = conf_current;
+    nold = notify_current;
     if (strcmp(conf_state_dir(old), conf_state_dir(fresh)) != 0
 	|| strcmp(conf_listen(old), conf_listen(fresh)) != 0)
 	log_warn("reload: state_dir and listen take effect at the next restart");
     conf_current = fresh;
+    notify_current = nfresh;
     pthread_mutex_unlock(&conf_lock);
     conf_unref(&old);
+    notify_unref(&nold);
     log_info("reload: %s: new configuration in effect", conf_file);
 }
 
@@ -158,6 +200,8 @@ int     main(int argc, char **argv)
     struct deliver_context dc;
     struct lmtp_limits limits;
     struct server *srv;
+    struct notify_sender *sender;
+    struct sigaddr_key *key;
     char   *control;
     char   *hostname;
 
@@ -189,7 +233,17 @@ int     main(int argc, char **argv)
     log_open("postdesk-lmtpd", 1);
     signal(SIGPIPE, SIG_IGN);
 
+    /* The key may be readable by root only: read it before dropping. */
+    if (sigaddr_key_load(conf_secret_file(conf_current), conf_key_epoch(conf_current),
+			 &key, &errors) < 0)
+	log_fatal_status(UTIL_EX_CONFIG, "%s", errors);
     listen_fd = prepare(conf_current, &lock_fd);
+    g_mime_init();
+    if ((notify_current = notify_create(conf_current, key, &errors)) == 0) {
+	log_lines(conf_file, errors);
+	log_fatal_status(UTIL_EX_CONFIG, "bad templates in %s",
+			 conf_templates_dir(conf_current));
+    }
     if (!foreground) {
 	if (daemon(0, 0) < 0)
 	    log_fatal("cannot go to the background: %m");
@@ -203,7 +257,6 @@ int     main(int argc, char **argv)
 	    log_warn("cannot write the pid file: %m");
     }
 
-    g_mime_init();
     switch (store_open(conf_state_dir(conf_current), &store, &errors)) {
     case STORE_OK:
 	break;
@@ -220,7 +273,9 @@ int     main(int argc, char **argv)
 
     dc.store = store;
     dc.conf_get = conf_get;
-    dc.writer = writer_create(store);
+    dc.snapshot_get = snapshot_get;
+    sender = notify_sender_start(store, conf_get);
+    dc.writer = writer_create(store, sender);
     control = mem_printf("%s/%s", conf_state_dir(conf_current), CTL_SOCKET_NAME);
     srv = server_create(listen_fd, control, &dc, &limits);
     log_info("ready: listen=%s, state_dir=%s, maintenance=%s",
@@ -231,10 +286,12 @@ int     main(int argc, char **argv)
 
     server_destroy(&srv);
     writer_destroy(&dc.writer);
+    notify_sender_stop(&sender);
     store_close(&store);
     mem_free(control);
     mem_free(hostname);
     conf_unref(&conf_current);
+    notify_unref(&notify_current);
     g_mime_shutdown();
     log_info("stopped");
     return (UTIL_EX_OK);

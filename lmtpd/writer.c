@@ -6,8 +6,9 @@
 /* SYNOPSIS
 /*	#include "lmtpd_private.h"
 /*
-/*	struct writer *writer_create(store)
+/*	struct writer *writer_create(store, sender)
 /*	struct store *store;
+/*	struct notify_sender *sender;
 /*
 /*	void	writer_submit(writer, items, n)
 /*	struct writer *writer;
@@ -24,6 +25,11 @@
 /*	applies all of them in one transaction, commits it with one flush,
 /*	and only then wakes the sessions, which send their 250s. Under light
 /*	load a batch is one message; under load it grows by itself.
+/*
+/*	The outbound mail a message causes (acknowledgement, agent
+/*	notifications: notify_ingest()) is written in the same transaction,
+/*	so it is sent if and only if the message committed; after such a
+/*	commit the outbox sender is woken.
 /*
 /*	writer_submit() queues n items (one per accepted recipient of a
 /*	message, so that a message sent to two queue addresses is
@@ -52,6 +58,7 @@
 
 #include <util.h>
 #include <store.h>
+#include <notify.h>
 
 #include "lmtpd_private.h"
 
@@ -61,6 +68,7 @@
 
 struct writer {
     struct store *store;
+    struct notify_sender *sender;
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t work;		/* queue became non-empty, or stop */
@@ -70,23 +78,32 @@ struct writer {
     int     stop;
 };
 
-/* run_batch - apply items in one transaction; return a store status */
+/* run_batch - apply items and their outbound mail in one transaction */
 
-static int run_batch(struct writer *w, struct writer_item **items, size_t n)
+static int run_batch(struct writer *w, struct writer_item **items, size_t n,
+		             size_t *queued_r)
 {
     struct store_batch *batch;
+    time_t  now = time(0);
     int     status;
 
+    *queued_r = 0;
     if ((status = store_batch_begin(w->store, &batch)) != STORE_OK)
 	return (status);
     for (size_t i = 0; i < n; i++) {
-	items[i]->status = store_deliver(batch, items[i]->conf, items[i]->msg,
-					 &items[i]->result);
-	if (items[i]->status != STORE_OK) {
-	    status = items[i]->status;
+	struct writer_item *it = items[i];
+	size_t  queued = 0;
+
+	it->status = store_deliver(batch, it->conf, it->msg, &it->result);
+	if (it->status == STORE_OK && it->notify)
+	    it->status = notify_ingest(it->notify, batch, it->conf, it->msg,
+				       &it->result, now, &queued);
+	if (it->status != STORE_OK) {
+	    status = it->status;
 	    store_batch_abort(&batch);
 	    return (status);
 	}
+	*queued_r += queued;
     }
     return (store_batch_commit(&batch));
 }
@@ -96,9 +113,12 @@ static int run_batch(struct writer *w, struct writer_item **items, size_t n)
 static void commit_items(struct writer *w, struct writer_item **items, size_t n)
 {
     int     status = STORE_TEMP;
+    size_t  queued = 0;
 
     for (int attempt = 0; attempt < WRITER_MAX_RETRY; attempt++) {
-	status = run_batch(w, items, n);
+	status = run_batch(w, items, n, &queued);
+	if (status == STORE_OK && queued > 0 && w->sender)
+	    notify_sender_wake(w->sender);
 	if (status != STORE_RETRY)
 	    break;
 	log_warn("%s: deadlock, replaying a batch of %zu (attempt %d)",
@@ -173,12 +193,13 @@ static void *writer_main(void *arg)
 
 /* writer_create - start the writer thread */
 
-struct writer *writer_create(struct store *store)
+struct writer *writer_create(struct store *store, struct notify_sender *sender)
 {
     struct writer *w = mem_zalloc(sizeof(*w));
     int     err;
 
     w->store = store;
+    w->sender = sender;
     pthread_mutex_init(&w->lock, 0);
     pthread_cond_init(&w->work, 0);
     pthread_cond_init(&w->done, 0);

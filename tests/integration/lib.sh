@@ -268,8 +268,16 @@ pd_setup() {
     pd_log "$PD_SELF: dir $PD_DIR, smtpd $PD_SMTP_PORT, submission $PD_SUB_PORT, lmtp $PD_LMTP_PORT, sink $PD_SINK_PORT"
 }
 
-# pd_write_conf - the test's postdesk.conf (PD_CONF_EXTRA is appended)
+# pd_write_conf - the test's postdesk.conf (PD_CONF_EXTRA is appended).
+# The mail templates are copied into PD_DIR/templates (the daemon runs as
+# postdesk and may not read the source tree); templates_dir points there
+# unless PD_CONF_EXTRA sets it itself.
 pd_write_conf() {
+    local tdir="templates_dir = $PD_DIR/templates"
+    mkdir -p "$PD_DIR/templates"
+    cp -r "$PD_SRC/contrib/templates/." "$PD_DIR/templates/"
+    chmod -R a+rX "$PD_DIR/templates"
+    case "${PD_CONF_EXTRA:-}" in *templates_dir*) tdir="" ;; esac
     cat >"$PD_CONF" <<CONFEOF
 # postdesk.conf written by tests/integration/lib.sh for $PD_SELF
 [postdesk]
@@ -284,6 +292,7 @@ ticket_hook = Ticket#
 system_id = 10
 language = fr
 max_message_size = ${PD_MAX_SIZE:-1048576}
+$tdir
 
 [queue Helpdesk]
 addresses = helpdesk@desk.test;support@desk.test
