@@ -30,7 +30,10 @@
 /*	Verbs: show NUMBER [--json]; list [--queue Q] [--state S]
 /*	[--owner A|none] [--customer ADDR] [--locked] [--escalated]
 /*	[--limit N] [--json]; status [--json]; maintenance [on|off];
-/*	raw NUMBER [ARTICLE] (the message as received, byte for byte).
+/*	raw NUMBER [ARTICLE] (the message as received, byte for byte);
+/*	outbox [--all] [--json] (pending and failed outbound mail, sent
+/*	mail too with --all); outbox retry ID (make a pending or failed
+/*	mail due now).
 /*	A value option takes its value as the next argument or after
 /*	"=" (--queue=Helpdesk). "--owner none" selects unowned tickets.
 /*	"maintenance" without an argument reports the current setting.
@@ -43,7 +46,8 @@
 /*	one step, so out holds either the whole output or none of it.
 /* DIAGNOSTICS
 /*	The result is a sysexits(3) status: 0 done; 1 the ticket does
-/*	not exist ("postdeskctl: ticket N not found"); 64 bad verb or
+/*	not exist ("postdeskctl: ticket N not found"), or outbox retry
+/*	names no pending or failed mail; 64 bad verb or
 /*	option; 69 the store failed; 70 the output did not fit in out.
 /*	Each failure puts one line, starting "postdeskctl: ", into err.
 /* LICENSE
@@ -51,6 +55,7 @@
 /*--*/
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,10 +65,12 @@
 #include "ctl_private.h"
 
 enum verb {
-    VERB_SHOW, VERB_LIST, VERB_STATUS, VERB_MAINTENANCE, VERB_RAW,
+    VERB_SHOW, VERB_LIST, VERB_STATUS, VERB_MAINTENANCE, VERB_RAW, VERB_OUTBOX,
 };
 
-static const char *verb_names[] = {"show", "list", "status", "maintenance", "raw"};
+static const char *verb_names[] = {
+    "show", "list", "status", "maintenance", "raw", "outbox",
+};
 
 struct request {
     enum verb verb;
@@ -73,6 +80,9 @@ struct request {
     struct store_filter filter;		/* list */
     int     owner_none;			/* list --owner none */
     int     maintenance;		/* -1 report, 0 off, 1 on */
+    int     all;			/* outbox --all */
+    int     retry;			/* outbox retry ID */
+    uint64_t outbox_id;
 };
 
 /* usage - one diagnostic line, with the offending word sanitised */
@@ -202,6 +212,32 @@ static int parse_list_option(struct request *req, int argc, char **argv,
     return (UTIL_EX_OK);
 }
 
+/* parse_outbox - an argument of outbox: [--all] [--json] | retry ID */
+
+static int parse_outbox(struct request *req, const char *arg, struct buf *err)
+{
+    char   *end;
+
+    if (req->retry == 1) {
+	errno = 0;
+	req->outbox_id = strtoull(arg, &end, 10);
+	if (errno || *end || arg[0] < '1' || arg[0] > '9')
+	    return (usage(err, "outbox retry", "not an outbox ID:", arg));
+	req->retry = 2;
+    } else if (req->retry == 0 && strcmp(arg, "--all") == 0) {
+	req->all = 1;
+    } else if (req->retry == 0 && strcmp(arg, "--json") == 0) {
+	req->json = 1;
+    } else if (req->retry == 0 && !req->all && !req->json
+	       && strcmp(arg, "retry") == 0) {
+	req->retry = 1;
+    } else {
+	return (usage(err, "outbox", arg[0] == '-' ? "unknown option" :
+		      "unexpected argument", arg));
+    }
+    return (UTIL_EX_OK);
+}
+
 /* parse_other - an argument of show, status or maintenance */
 
 static int parse_other(struct request *req, const char *arg, struct buf *err)
@@ -260,6 +296,8 @@ static int parse_request(int argc, char **argv, struct request *req,
     for (int i = 1; i < argc; i++) {
 	if (req->verb == VERB_LIST)
 	    status = parse_list_option(req, argc, argv, &i, err);
+	else if (req->verb == VERB_OUTBOX)
+	    status = parse_outbox(req, argv[i], err);
 	else
 	    status = parse_other(req, argv[i], err);
 	if (status != UTIL_EX_OK)
@@ -269,6 +307,8 @@ static int parse_request(int argc, char **argv, struct request *req,
 	return (usage(err, verb_names[req->verb], "missing ticket number", 0));
     if (req->verb == VERB_RAW && req->article == 0)
 	req->article = 1;
+    if (req->verb == VERB_OUTBOX && req->retry == 1)
+	return (usage(err, "outbox retry", "missing outbox ID", 0));
     return (UTIL_EX_OK);
 }
 
@@ -413,6 +453,38 @@ static int do_maintenance(struct store *store, const struct request *req,
     return (UTIL_EX_OK);
 }
 
+/* do_outbox - the outbox verb: list, or retry one */
+
+static int do_outbox(struct store *store, const struct request *req,
+		             struct buf *text, struct buf *err)
+{
+    struct store_outbox_item *items = 0;
+    size_t  n = 0;
+    int     rc;
+
+    if (req->retry) {
+	rc = store_outbox_retry(store, req->outbox_id);
+	if (rc == STORE_NOTFOUND) {
+	    buf_printf(err, "%s: no such pending or failed mail %" PRIu64 "\n",
+		       CTL_PROGNAME, req->outbox_id);
+	    return (1);
+	}
+	if (rc != STORE_OK)
+	    return (store_failed(err, "outbox retry", rc));
+	buf_printf(text, "outbox %" PRIu64 ": queued for delivery now\n",
+		   req->outbox_id);
+	return (UTIL_EX_OK);
+    }
+    if ((rc = store_outbox_list(store, req->all, &items, &n)) != STORE_OK)
+	return (store_failed(err, "outbox", rc));
+    if (req->json)
+	ctl_render_outbox_json(text, items, n);
+    else
+	ctl_render_outbox(text, items, n);
+    store_outbox_items_free(&items, n);
+    return (UTIL_EX_OK);
+}
+
 /* ctl_run - run one verb against an open store */
 
 int     ctl_run(struct store *store, const struct conf *conf, int argc,
@@ -446,6 +518,9 @@ int     ctl_run(struct store *store, const struct conf *conf, int argc,
 	break;
     case VERB_RAW:
 	status = do_raw(store, &req, text, err);
+	break;
+    case VERB_OUTBOX:
+	status = do_outbox(store, &req, text, err);
 	break;
     }
     if (buf_append(out, buf_data(text), buf_len(text)) < 0) {

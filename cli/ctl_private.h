@@ -20,6 +20,7 @@
 
 struct store_ticket;
 struct store_stats;
+struct store_outbox_item;
 
 #define CTL_PROGNAME		"postdeskctl"
 #define CTL_MAX_ARGS		64		/* per request */
@@ -33,7 +34,8 @@ struct store_stats;
    UTIL_EX_OK, or UTIL_EX_USAGE with one line in err. */
 extern int ctl_check_args(int argc, char **argv, struct buf *err);
 
-/* ctl_verb_needs_store - 1 for show, list, status, maintenance */
+/* ctl_verb_needs_store - 1 for show, list, status, maintenance, raw,
+   outbox */
 extern int ctl_verb_needs_store(const char *verb);
 
 /* ctl_socket.c */
@@ -73,5 +75,10 @@ extern void ctl_render_list_json(struct buf *out, const struct store_ticket *t,
 				         size_t n);
 extern void ctl_render_status(struct buf *out, const struct store_stats *st,
 			              long daemon_pid, int json);
+extern void ctl_render_outbox(struct buf *out,
+			              const struct store_outbox_item *items, size_t n);
+extern void ctl_render_outbox_json(struct buf *out,
+				           const struct store_outbox_item *items,
+				           size_t n);
 
 #endif

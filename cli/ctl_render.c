@@ -11,6 +11,8 @@
 /*	void	ctl_render_list(out, tickets, n)
 /*	void	ctl_render_list_json(out, tickets, n)
 /*	void	ctl_render_status(out, stats, daemon_pid, json)
+/*	void	ctl_render_outbox(out, items, n)
+/*	void	ctl_render_outbox_json(out, items, n)
 /* DESCRIPTION
 /*	These append the output of postdeskctl's verbs to out; they own
 /*	nothing and keep nothing.
@@ -25,6 +27,11 @@
 /*	str_json_escape(), so the output parses whatever the mail held;
 /*	times are RFC 3339 UTC; a missing owner is null. Keys: see
 /*	postdeskctl(8). Each output ends with a newline.
+/*
+/*	The outbox table has the columns ID, STATE, ATTEMPTS, NEXT (the
+/*	next attempt of a pending mail, RFC 3339; "-" otherwise), KIND,
+/*	TICKET, TO (the envelope recipients) and LAST ERROR (last, cut
+/*	at CTL_ERROR_WIDTH code points), then the count.
 /* DIAGNOSTICS
 /*	None. Buffer limits are the caller's: see ctl_run().
 /* LICENSE
@@ -44,6 +51,9 @@
 #define WIDTH_QUEUE	24
 #define WIDTH_OWNER	20
 #define WIDTH_CUSTOMER	40
+#define WIDTH_KIND	16
+#define WIDTH_TO	40
+#define CTL_ERROR_WIDTH	80
 
 /* sender_name - the JSON and text name of a sender type */
 
@@ -396,11 +406,12 @@ void    ctl_render_status(struct buf *out, const struct store_stats *st,
 		   ",\"tickets\":%" PRIu64 ",\"articles\":%" PRIu64
 		   ",\"batches\":%" PRIu64 ",\"batched_messages\":%" PRIu64
 		   ",\"messages_per_batch\":%.2f,\"log_flushes\":%" PRIu64
-		   ",\"deadlocks\":%" PRIu64 "}\n",
+		   ",\"deadlocks\":%" PRIu64 ",\"outbox_pending\":%" PRIu64
+		   ",\"outbox_failed\":%" PRIu64 "}\n",
 		   st->schema_version, st->maintenance ? "true" : "false",
 		   st->tickets, st->articles, st->batches,
 		   st->batched_messages, per_batch, st->log_flushes,
-		   st->deadlocks);
+		   st->deadlocks, st->outbox_pending, st->outbox_failed);
 	return;
     }
     if (daemon_pid > 0)
@@ -415,4 +426,180 @@ void    ctl_render_status(struct buf *out, const struct store_stats *st,
     buf_printf(out, "messages per batch: %.2f\n", per_batch);
     buf_printf(out, "log flushes:        %" PRIu64 "\n", st->log_flushes);
     buf_printf(out, "deadlocks:          %" PRIu64 "\n", st->deadlocks);
+    buf_printf(out, "outbox pending:     %" PRIu64 "\n", st->outbox_pending);
+    buf_printf(out, "outbox failed:      %" PRIu64 "\n", st->outbox_failed);
+}
+
+/* outbox_state_name - the text and JSON name of an outbox state */
+
+static const char *outbox_state_name(enum store_outbox_state state)
+{
+    switch (state) {
+    case STORE_OUTBOX_SENT:
+	return ("sent");
+    case STORE_OUTBOX_FAILED:
+	return ("failed");
+    default:
+	return ("pending");
+    }
+}
+
+/* recipients_text - "a@x,b@y" (mem_free()) */
+
+static char *recipients_text(const struct store_outbox_item *it)
+{
+    struct buf *b = buf_create(64, 0);
+    char   *s;
+
+    for (size_t i = 0; i < it->n_recipients; i++) {
+	if (i)
+	    buf_append_char(b, ',');
+	buf_append_str(b, it->recipients[i] ? it->recipients[i] : "");
+    }
+    s = buf_steal(b, 0);
+    buf_destroy(&b);
+    return (s);
+}
+
+/*
+ * The outbox table: like the list table, LAST ERROR last and unpadded.
+ */
+enum {
+    OCOL_ID, OCOL_STATE, OCOL_ATTEMPTS, OCOL_NEXT, OCOL_KIND, OCOL_TICKET,
+    OCOL_TO, OCOL_ERROR, OCOL_COUNT
+};
+
+static const char *ocol_names[OCOL_COUNT] = {
+    "ID", "STATE", "ATTEMPTS", "NEXT", "KIND", "TICKET", "TO", "LAST ERROR",
+};
+
+static const size_t ocol_max[OCOL_COUNT] = {
+    20, 7, 10, 20, WIDTH_KIND, 32, WIDTH_TO, CTL_ERROR_WIDTH,
+};
+
+struct ocells {				/* scratch for one row's cells */
+    char    id[24];
+    char    attempts[16];
+    char    next[32];
+    char   *to;
+    const char *cell[OCOL_COUNT];
+};
+
+/* ocells_fill - the cells of one outbox row; ocells_free() after */
+
+static void ocells_fill(struct ocells *c, const struct store_outbox_item *it)
+{
+    snprintf(c->id, sizeof(c->id), "%" PRIu64, it->id);
+    snprintf(c->attempts, sizeof(c->attempts), "%" PRIu32, it->attempts);
+    if (it->state == STORE_OUTBOX_PENDING)
+	time_rfc3339(it->next_attempt, c->next);
+    else
+	snprintf(c->next, sizeof(c->next), "-");
+    c->to = recipients_text(it);
+    c->cell[OCOL_ID] = c->id;
+    c->cell[OCOL_STATE] = outbox_state_name(it->state);
+    c->cell[OCOL_ATTEMPTS] = c->attempts;
+    c->cell[OCOL_NEXT] = c->next;
+    c->cell[OCOL_KIND] = it->kind ? it->kind : "";
+    c->cell[OCOL_TICKET] = it->number && *it->number ? it->number : "-";
+    c->cell[OCOL_TO] = c->to;
+    c->cell[OCOL_ERROR] = it->last_error && *it->last_error ? it->last_error : "-";
+}
+
+static void ocells_free(struct ocells *c)
+{
+    mem_free(c->to);
+    c->to = 0;
+}
+
+/* orow - one outbox table line */
+
+static void orow(struct buf *out, const char *const cell[OCOL_COUNT],
+		         const size_t width[OCOL_COUNT])
+{
+    for (int c = 0; c < OCOL_COUNT; c++) {
+	int     last = (c == OCOL_COUNT - 1);
+
+	ctl_text_cell(out, cell[c], width[c], last ? 0 : width[c]);
+	buf_append_str(out, last ? "\n" : "  ");
+    }
+}
+
+/* ctl_render_outbox - the outbox table and the count */
+
+void    ctl_render_outbox(struct buf *out, const struct store_outbox_item *items,
+			          size_t n)
+{
+    size_t  width[OCOL_COUNT];
+    struct ocells c;
+
+    for (int k = 0; k < OCOL_COUNT; k++)
+	width[k] = strlen(ocol_names[k]);
+    for (size_t i = 0; i < n; i++) {
+	ocells_fill(&c, items + i);
+	for (int k = 0; k < OCOL_COUNT; k++) {
+	    size_t  w = ctl_text_width(c.cell[k]);
+
+	    if (w > ocol_max[k])
+		w = ocol_max[k];
+	    if (w > width[k])
+		width[k] = w;
+	}
+	ocells_free(&c);
+    }
+    orow(out, ocol_names, width);
+    for (size_t i = 0; i < n; i++) {
+	ocells_fill(&c, items + i);
+	orow(out, c.cell, width);
+	ocells_free(&c);
+    }
+    buf_printf(out, "%zu mail%s\n", n, n == 1 ? "" : "s");
+}
+
+/* json_outbox_time - ,"key":"time" or ,"key":null for 0 */
+
+static void json_outbox_time(struct buf *out, const char *key, time_t t)
+{
+    if (t == 0)
+	buf_printf(out, ",\"%s\":null", key);
+    else
+	json_key_time(out, key, t);
+}
+
+/* ctl_render_outbox_json - an array, one mail per line */
+
+void    ctl_render_outbox_json(struct buf *out,
+			               const struct store_outbox_item *items,
+			               size_t n)
+{
+    if (n == 0) {
+	buf_append_str(out, "[]\n");
+	return;
+    }
+    buf_append_str(out, "[\n");
+    for (size_t i = 0; i < n; i++) {
+	const struct store_outbox_item *it = items + i;
+
+	buf_printf(out, "{\"id\":%" PRIu64, it->id);
+	json_key_str(out, "state", outbox_state_name(it->state), 1);
+	buf_printf(out, ",\"attempts\":%" PRIu32, it->attempts);
+	json_key_str(out, "kind", it->kind ? it->kind : "", 1);
+	json_key_str(out, "ticket", it->number && *it->number ? it->number : 0, 1);
+	json_key_str(out, "envelope_from", it->envelope_from ? it->envelope_from : "", 1);
+	buf_append_str(out, ",\"recipients\":[");
+	for (size_t r = 0; r < it->n_recipients; r++) {
+	    if (r)
+		buf_append_char(out, ',');
+	    str_json_escape(out, it->recipients[r] ? it->recipients[r] : "");
+	}
+	buf_append_char(out, ']');
+	json_key_str(out, "message_id", it->message_id ? it->message_id : "", 1);
+	json_key_time(out, "created", it->created);
+	json_outbox_time(out, "next_attempt", it->state == STORE_OUTBOX_PENDING ?
+			 it->next_attempt : 0);
+	json_outbox_time(out, "last_attempt", it->last_attempt);
+	json_key_str(out, "last_error", it->last_error ? it->last_error : "", 1);
+	buf_append_str(out, i + 1 < n ? "},\n" : "}\n");
+    }
+    buf_append_str(out, "]\n");
 }

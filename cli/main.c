@@ -14,7 +14,7 @@
 /*	of the state directory (when that is not root), so files it
 /*	creates in the Berkeley DB environment stay usable by the daemon.
 /* DIAGNOSTICS
-/*	sysexits(3): 0 ok, 1 no such ticket, 64 usage, 69 store
+/*	sysexits(3): 0 ok, 1 no such ticket or outbox mail, 64 usage, 69 store
 /*	unavailable, 71 cannot change user, 78 bad configuration; one
 /*	line on stderr on failure (check-config: one per error).
 /* LICENSE
@@ -42,7 +42,9 @@ static const char usage_text[] =
 "  status [--json]                      daemon and store status\n"
 "  maintenance [on|off]                 defer new mail with 4xx, or accept it\n"
 "  raw NUMBER [ARTICLE]                 an article's message as received (default 1)\n"
-"exit: 0 ok, 1 no such ticket, 64 usage, 69 store unavailable, 78 bad config\n";
+"  outbox [--all] [--json]              pending and failed outbound mail (--all: sent too)\n"
+"  outbox retry ID                      send a pending or failed mail now\n"
+"exit: 0 ok, 1 no such ticket or mail, 64 usage, 69 store unavailable, 78 bad config\n";
 
 /* fail - one line on stderr, return status */
 

@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
@@ -613,7 +614,9 @@ static void test_status_maintenance(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(buf_data(out), "maintenance:        off\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(buf_data(out), "tickets:            4\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(buf_data(out), "articles:           5\n"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(buf_data(out), "schema version:     1\n"));
+    buf_reset(err);
+    buf_printf(err, "schema version:     %d\n", STORE_SCHEMA_VERSION);
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf_data(out), buf_data(err)));
 
     CU_ASSERT_EQUAL(RUN("maintenance", "on"), 0);
     CU_ASSERT_STRING_EQUAL(buf_data(out), "maintenance on: new mail is deferred with 4xx\n");
@@ -623,7 +626,7 @@ static void test_status_maintenance(void)
     CU_ASSERT_EQUAL(RUN("status", "--json"), 0);
     CU_ASSERT(json_check(buf_data(out), "d['maintenance'] is True and d['tickets'] == 4"
 			 " and d['daemon'] == 'not running' and d['pid'] is None"
-			 " and d['schema_version'] == 1"));
+			 " and d['schema_version'] >= 1"));
     CU_ASSERT_EQUAL(RUN("maintenance"), 0);
     CU_ASSERT_STRING_EQUAL(buf_data(out), "maintenance on: new mail is deferred with 4xx\n");
 
@@ -639,6 +642,140 @@ static void test_status_maintenance(void)
     CU_ASSERT_EQUAL(ctl_run(store, conf, 1, (char *[]) {"status", 0}, 4242,
 			    out, err), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(buf_data(out), "daemon:             running, pid 4242\n"));
+}
+
+/* outbox_add - one outbox row in its own batch; 0 and the id */
+
+static int outbox_add(const char *number, const char *kind, const char *rcpt,
+		              const char *id, uint64_t *id_r)
+{
+    const char *rcpts[] = {rcpt};
+    char   *data = mem_printf("From: helpdesk@example.org\r\nTo: %s\r\n"
+			      "Message-ID: <%s@desk.example.org>\r\n\r\nHi\r\n",
+			      rcpt, id);
+    char   *msgid = mem_printf("%s@desk.example.org", id);
+    struct store_outbox_mail m = {number, kind, "", rcpts, 1, msgid, data,
+    strlen(data)};
+    struct store_batch *batch = 0;
+    int     rc = store_batch_begin(store, &batch);
+
+    if (rc == STORE_OK && (rc = store_outbox_add(batch, &m, id_r)) != STORE_OK)
+	store_batch_abort(&batch);
+    if (rc == STORE_OK)
+	rc = store_batch_commit(&batch);
+    mem_free(data);
+    mem_free(msgid);
+    return (rc == STORE_OK ? 0 : -1);
+}
+
+/* outbox rows of test_outbox: pending, failed (hostile error), sent */
+static uint64_t ob_pending, ob_failed, ob_sent;
+
+static void test_outbox(void)
+{
+    char    want[256];
+    char    expr[512];
+    const char *text;
+
+    CU_ASSERT_FATAL(outbox_add(num_a, "ack", "marie.dupont@example.org", "ob1",
+			       &ob_pending) == 0);
+    CU_ASSERT_FATAL(outbox_add(num_b, "new-ticket", "alice@example.org", "ob2",
+			       &ob_failed) == 0);
+    CU_ASSERT_FATAL(outbox_add("", "test", "bob@example.org", "ob3", &ob_sent) == 0);
+    CU_ASSERT_EQUAL(store_outbox_result(store, ob_failed, STORE_OUTBOX_FAILED, 0,
+			      "550 5.1.1 \x1b[31mno such user\x07 here"), STORE_OK);
+    CU_ASSERT_EQUAL(store_outbox_result(store, ob_sent, STORE_OUTBOX_SENT, 0, 0),
+		    STORE_OK);
+
+    /* The table: pending and failed, not sent; no escape reaches it. */
+    CU_ASSERT_EQUAL(RUN("outbox"), 0);
+    text = buf_data(out);
+    CU_ASSERT(strncmp(text, "ID", 2) == 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "STATE"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "ATTEMPTS"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "NEXT"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "TICKET"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "LAST ERROR\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "pending"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "failed"));
+    CU_ASSERT_PTR_NULL(strstr(text, "  sent  "));
+    CU_ASSERT_PTR_NULL(strstr(text, "bob@example.org"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, num_a));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "marie.dupont@example.org"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "550 5.1.1 ?[31mno such user? here"));
+    CU_ASSERT_PTR_NULL(strchr(text, '\x1b'));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\n2 mails\n"));
+    CU_ASSERT_STRING_EQUAL(buf_data(err), "");
+
+    CU_ASSERT_EQUAL(RUN("outbox", "--all"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf_data(out), "bob@example.org"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf_data(out), "\n3 mails\n"));
+
+    /* JSON: the same rows, with states, recipients, times, ticket null. */
+    CU_ASSERT_EQUAL(RUN("outbox", "--json"), 0);
+    snprintf(expr, sizeof(expr), "len(d) == 2 and d[0]['id'] == %" PRIu64
+	     " and d[0]['state'] == 'pending' and d[0]['ticket'] == '%s'"
+	     " and d[0]['recipients'] == ['marie.dupont@example.org']"
+	     " and d[0]['attempts'] == 0 and d[0]['next_attempt'].endswith('Z')"
+	     " and d[0]['kind'] == 'ack' and d[0]['envelope_from'] == ''"
+	     " and d[1]['state'] == 'failed' and d[1]['next_attempt'] is None"
+	     " and d[1]['last_error'].startswith('550 5.1.1 ')",
+	     ob_pending, num_a);
+    CU_ASSERT(json_check(buf_data(out), expr));
+    CU_ASSERT_EQUAL(RUN("outbox", "--all", "--json"), 0);
+    snprintf(expr, sizeof(expr), "len(d) == 3 and d[2]['id'] == %" PRIu64
+	     " and d[2]['state'] == 'sent' and d[2]['ticket'] is None",
+	     ob_sent);
+    CU_ASSERT(json_check(buf_data(out), expr));
+
+    /* status counts them. */
+    CU_ASSERT_EQUAL(RUN("status"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf_data(out), "outbox pending:     1\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf_data(out), "outbox failed:      1\n"));
+    CU_ASSERT_EQUAL(RUN("status", "--json"), 0);
+    CU_ASSERT(json_check(buf_data(out), "d['outbox_pending'] == 1 and "
+			 "d['outbox_failed'] == 1"));
+
+    /* retry: a failed row becomes pending, due now. */
+    snprintf(want, sizeof(want), "%" PRIu64, ob_failed);
+    CU_ASSERT_EQUAL(RUN("outbox", "retry", want), 0);
+    snprintf(expr, sizeof(expr), "outbox %" PRIu64 ": queued for delivery now\n",
+	     ob_failed);
+    CU_ASSERT_STRING_EQUAL(buf_data(out), expr);
+    CU_ASSERT_EQUAL(RUN("outbox", "--json"), 0);
+    snprintf(expr, sizeof(expr), "len(d) == 2 and d[1]['id'] == %" PRIu64
+	     " and d[1]['state'] == 'pending'", ob_failed);
+    CU_ASSERT(json_check(buf_data(out), expr));
+    CU_ASSERT_EQUAL(RUN("status", "--json"), 0);
+    CU_ASSERT(json_check(buf_data(out), "d['outbox_pending'] == 2 and "
+			 "d['outbox_failed'] == 0"));
+
+    /* retry of a sent or unknown row: exit 1, one line. */
+    snprintf(want, sizeof(want), "%" PRIu64, ob_sent);
+    CU_ASSERT_EQUAL(RUN("outbox", "retry", want), 1);
+    snprintf(expr, sizeof(expr), "postdeskctl: no such pending or failed mail %"
+	     PRIu64 "\n", ob_sent);
+    CU_ASSERT_STRING_EQUAL(buf_data(err), expr);
+    CU_ASSERT_STRING_EQUAL(buf_data(out), "");
+    CU_ASSERT_EQUAL(RUN("outbox", "retry", "987654"), 1);
+    CU_ASSERT_STRING_EQUAL(buf_data(err),
+			   "postdeskctl: no such pending or failed mail 987654\n");
+
+    /* Usage errors. */
+    CU_ASSERT_EQUAL(RUN("outbox", "retry"), UTIL_EX_USAGE);
+    CU_ASSERT(one_line(err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf_data(err), "missing outbox ID"));
+    CU_ASSERT_EQUAL(RUN("outbox", "retry", "0"), UTIL_EX_USAGE);
+    CU_ASSERT_EQUAL(RUN("outbox", "retry", "12x"), UTIL_EX_USAGE);
+    CU_ASSERT(one_line(err));
+    CU_ASSERT_EQUAL(RUN("outbox", "retry", "1", "2"), UTIL_EX_USAGE);
+    CU_ASSERT_EQUAL(RUN("outbox", "--bogus"), UTIL_EX_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf_data(err), "unknown option --bogus"));
+    CU_ASSERT_EQUAL(RUN("outbox", "--all", "retry", "1"), UTIL_EX_USAGE);
+    CU_ASSERT_EQUAL(RUN("outbox", "list"), UTIL_EX_USAGE);
+    CU_ASSERT_EQUAL(ctl_check_args(2, (char *[]) {"outbox", "--all", 0}, err),
+		    UTIL_EX_OK);
+    CU_ASSERT(ctl_verb_needs_store("outbox"));
 }
 
 static void test_usage(void)
@@ -1017,6 +1154,8 @@ static void test_binary_usage(void)
 	return;
     CU_ASSERT_EQUAL(SPAWN(&o, &e, "--help"), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(o, "usage: postdeskctl"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(o, "outbox [--all] [--json]"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(o, "outbox retry ID"));
     mem_free(o);
     mem_free(e);
     CU_ASSERT_EQUAL(SPAWN(&o, &e, "-c", conf_file, "frobnicate"), UTIL_EX_USAGE);
@@ -1133,6 +1272,16 @@ static void test_binary_store_paths(void)
     CU_ASSERT(json_check(o, "len(d) == 1"));
     mem_free(o);
     mem_free(e);
+    /* The outbox verb through the binary, in-process (no daemon). */
+    CU_ASSERT_EQUAL(SPAWN(&o, &e, "-c", conf_file, "outbox", "--all", "--json"), 0);
+    CU_ASSERT(json_check(o, "len(d) == 3 and all(x['kind'] for x in d)"));
+    CU_ASSERT_STRING_EQUAL(e, "");
+    mem_free(o);
+    mem_free(e);
+    CU_ASSERT_EQUAL(SPAWN(&o, &e, "-c", conf_file, "outbox", "retry", "987654"), 1);
+    CU_ASSERT_STRING_EQUAL(e, "postdeskctl: no such pending or failed mail 987654\n");
+    mem_free(o);
+    mem_free(e);
     /* Root without a daemon works as the owner of the state directory. */
     if (geteuid() == 0) {
 	CU_ASSERT_EQUAL(chmod(tmpdir, 0711), 0);
@@ -1171,6 +1320,7 @@ int     main(void)
     CU_add_test(s, "status and maintenance", test_status_maintenance);
     CU_add_test(s, "usage errors", test_usage);
     CU_add_test(s, "raw verb", test_raw);
+    CU_add_test(s, "outbox list, JSON, retry, status counts", test_outbox);
     CU_add_test(s, "control socket round trip", test_socket_roundtrip);
     CU_add_test(s, "control socket bad requests", test_serve_requests);
     CU_add_test(s, "postdeskctl check-config", test_binary_check_config);
