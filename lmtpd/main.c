@@ -187,6 +187,10 @@ static int prepare(const struct conf *conf, int *lock_fd_r)
 	    log_fatal("cannot drop privileges to %s: %m", pw->pw_name);
 	if (setuid(0) == 0)
 	    log_panic("privileges were not dropped");
+	/* libesmtp looks at $HOME/.authenticate at every STARTTLS: make it
+	   the unprivileged user's, not root's. Still single-threaded here. */
+	if (setenv("HOME", pw->pw_dir, 1) < 0)
+	    log_fatal("setenv: %m");
     }
     return (fd);
 }
