@@ -16,11 +16,15 @@
 #     whose smtpd consults postdesk-milter (milter_default_action =
 #     tempfail), a milter-free submission port 127.0.0.1:2587 for
 #     postdesk's own mail,
-#     the example's queue addresses routed by transport_maps and the domain
-#     desk.example.org by virtual_transport to lmtp:inet:127.0.0.1:2424;
-#   - an smtp-sink on 127.0.0.1:2526 as Postfix's relayhost: mail to
-#     anybody else (acknowledgements, notifications, bounces) is written to
-#     run/outbound/ instead of leaving the machine.
+#     the example's queue addresses and the domain desk.example.org routed
+#     by transport_maps to lmtp:inet:127.0.0.1:2424, and local Maildirs
+#     run/mail/ADDRESS/ for the agents and marie.dupont@example.com,
+#     run/mail/others/ for anybody else in example.org and example.com
+#     (the acknowledgements and notifications land there);
+#   - run/templates, a copy of contrib/templates (templates_dir);
+#   - an smtp-sink on 127.0.0.1:2526 as Postfix's relayhost: mail to any
+#     other domain is written to run/outbound/ instead of leaving the
+#     machine.
 # The daemon listens on TCP rather than on a unix socket so that Postfix's
 # lmtp(8), which runs as user postfix, needs no access to this directory.
 # If user postdesk cannot reach this checkout (e.g. it lies under /root),
@@ -99,15 +103,25 @@ write_conf() {
         -e "s|^listen = .*|listen = inet:127.0.0.1:$LMTP_PORT|" \
         -e "s|^relay = .*|relay = 127.0.0.1:$SUB_PORT|" \
         -e "s|^secret_file = .*|secret_file = $RUN/secret|" \
+        -e "s|^templates_dir = .*|templates_dir = $RUN/templates|" \
         "$ex" >"$RUN/postdesk.conf.new"
     for k in "state_dir = $RUN/state" "listen = inet:127.0.0.1:$LMTP_PORT" \
-        "relay = 127.0.0.1:$SUB_PORT" "secret_file = $RUN/secret"; do
+        "relay = 127.0.0.1:$SUB_PORT" "secret_file = $RUN/secret" \
+        "templates_dir = $RUN/templates"; do
         grep -qxF "$k" "$RUN/postdesk.conf.new" ||
             die "could not set '$k' in run/postdesk.conf (example changed?)"
     done
     mv "$RUN/postdesk.conf.new" "$RUN/postdesk.conf"
     chmod 644 "$RUN/postdesk.conf"
     say "wrote $RUN/postdesk.conf"
+}
+
+# write_templates - run/templates: a copy of contrib/templates that user
+# postdesk can read (edit the copy to try your own texts; SIGHUP reloads)
+write_templates() {
+    [ -d "$RUN/templates" ] && return 0
+    cp -r "$TOP/contrib/templates" "$RUN/templates"
+    chmod -R a+rX "$RUN/templates"
 }
 
 # write_secret - run/secret: 32 random bytes in hex, 0600, owned by postdesk
@@ -124,11 +138,11 @@ conf_value() { sed -n "s/^$1 *= *//p" "$RUN/postdesk.conf" | head -n 1; }
 # setup_postfix - (re)write the private instance's configuration
 setup_postfix() {
     local master=/etc/postfix/master.cf dest=lmtp:inet:127.0.0.1:$LMTP_PORT
-    local domain transport="" a
+    local domain transport="" a mailboxes
     [ -f $master ] || master=/etc/postfix/master.cf.proto
-    mkdir -p "$PF/etc" "$PF/spool" "$PF/data" "$RUN/outbound"
+    mkdir -p "$PF/etc" "$PF/spool" "$PF/data" "$RUN/outbound" "$RUN/mail"
     chown postfix:postfix "$PF/data"
-    chown nobody "$RUN/outbound"
+    chown nobody "$RUN/outbound" "$RUN/mail"
     [ -f "$PF/etc/master.cf" ] || cp "$master" "$PF/etc/master.cf"
     touch "$PF/etc/main.cf"
     domain=$(conf_value domain)
@@ -137,6 +151,17 @@ setup_postfix() {
         transport="${transport:+$transport, }$a=$dest"
     done
     [ -n "$transport" ] || die "no queue addresses in run/postdesk.conf"
+    # the dedicated domain goes to postdesk-lmtpd as a whole
+    transport="$transport, $domain=$dest"
+    # Everybody else in the example's domains has a local Maildir (delivered
+    # by virtual(8) as nobody), so that acknowledgements and notifications
+    # can be read: run/mail/ADDRESS/ for each agent address of the config
+    # and for marie.dupont@example.com, run/mail/others/ for the rest.
+    mailboxes=""
+    for a in $(sed -n 's/^email *= *//p' "$RUN/postdesk.conf" | tr ';' ' ') \
+        marie.dupont@example.com; do
+        mailboxes="${mailboxes:+$mailboxes, }$a=$a/"
+    done
     postconf -c "$PF/etc" -e \
         "compatibility_level = 3.6" \
         "queue_directory = $PF/spool" "data_directory = $PF/data" \
@@ -147,7 +172,11 @@ setup_postfix() {
         "local_transport = error:5.1.1 no local delivery" \
         "recipient_delimiter = +" \
         "transport_maps = inline:{ $transport }" \
-        "virtual_mailbox_domains = $domain" "virtual_transport = $dest" \
+        "virtual_mailbox_domains = $domain example.org example.com" \
+        "virtual_transport = virtual" "virtual_mailbox_base = $RUN/mail" \
+        "virtual_mailbox_maps = inline:{ $mailboxes }, static:others/" \
+        "virtual_uid_maps = static:$(id -u nobody)" \
+        "virtual_gid_maps = static:$(id -g nobody)" \
         "relayhost = [127.0.0.1]:$SINK_PORT" "smtp_dns_support_level = disabled" \
         "lmtp_send_xforward_command = yes" \
         "lmtp_destination_concurrency_limit = 4" \
@@ -267,6 +296,7 @@ do_start() {
     [ -x "$LMTPD" ] || die "no $LMTPD after the build"
     [ -x "$MILTERD" ] || die "no $MILTERD after the build"
     write_conf
+    write_templates
     write_secret
     setup_postfix
     start_sink
@@ -286,8 +316,13 @@ Look at it:
   build/cli/postdeskctl -c run/postdesk.conf list
   build/cli/postdeskctl -c run/postdesk.conf show NUMBER
 
+The requester's acknowledgement and the agents' notifications arrive in
+local Maildirs: run/mail/marie.dupont@example.com/new/ and
+run/mail/alice@example.org/new/, run/mail/bob@example.org/new/ (anybody
+else in example.org and example.com: run/mail/others/new/).
+
 Logs: run/lmtpd.log, run/milter.log, run/postfix/maillog; Postfix queue:
-postqueue -c $PF/etc -p; mail postdesk sends out lands in run/outbound/.
+postqueue -c $PF/etc -p; mail to any other domain lands in run/outbound/.
 Stop everything: bash contrib/quickstart.sh stop
 EOT
 }
