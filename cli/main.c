@@ -28,6 +28,8 @@
 #include <unistd.h>
 
 #include <conf.h>
+#include <notify.h>
+#include <sigaddr.h>
 
 #include "ctl_private.h"
 
@@ -77,6 +79,7 @@ static int check_config(const char *path)
 {
     char   *errors = 0;
     struct conf *conf = conf_load(path, &errors);
+    struct sigaddr_key *key = 0;
 
     if (conf == 0) {
 	fputs(errors ? errors : "configuration: unknown error\n", stderr);
@@ -85,6 +88,20 @@ static int check_config(const char *path)
 	mem_free(errors);
 	return (UTIL_EX_CONFIG);
     }
+    /* The key and the templates are configuration too: the daemons
+       refuse to start without them. */
+    if (sigaddr_key_load(conf_secret_file(conf), conf_key_epoch(conf), &key,
+			 &errors) < 0
+	|| notify_templates_check(conf_templates_dir(conf), &errors) < 0) {
+	fprintf(stderr, "%s", errors ? errors : "unknown error");
+	if (errors && *errors && errors[strlen(errors) - 1] != '\n')
+	    fputc('\n', stderr);
+	mem_free(errors);
+	sigaddr_key_free(&key);
+	conf_unref(&conf);
+	return (UTIL_EX_CONFIG);
+    }
+    sigaddr_key_free(&key);
     printf("%s: ok\n", path);
     conf_unref(&conf);
     return (UTIL_EX_OK);

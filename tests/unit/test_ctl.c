@@ -109,6 +109,7 @@ static const char conf_template[] =
 "milter_listen = inet:127.0.0.1:18891\n"
 "relay = 127.0.0.1:25\n"
 "secret_file = %s/secret\n"
+"templates_dir = %s/contrib/templates\n"
 "command_localpart = desk\n"
 "ticket_hook = Ticket#\n"
 "system_id = 10\n"
@@ -203,7 +204,8 @@ static int suite_init(void)
     if (mkdir(state_dir, 0700) < 0
 	|| write_file(path, "0123456789abcdef0123456789abcdef\n", 0600) < 0)
 	return (-1);
-    text = mem_printf(conf_template, state_dir, tmpdir, tmpdir);
+    text = mem_printf(conf_template, state_dir, tmpdir, tmpdir,
+		      getenv("POSTDESK_SOURCE_DIR") ? getenv("POSTDESK_SOURCE_DIR") : ".");
     if (write_file(conf_file, text, 0644) < 0)
 	return (-1);
     mem_free(text);
@@ -1137,6 +1139,48 @@ static void test_binary_check_config(void)
     CU_ASSERT_EQUAL(SPAWN(&o, &e, "-c", bad, "status"), UTIL_EX_CONFIG);
     mem_free(o);
     mem_free(e);
+    /* A good file whose templates are broken, or whose key is missing. */
+    {
+	char    tdir[512], tfile[600], kconf[512];
+	char   *text;
+
+	snprintf(tdir, sizeof(tdir), "%s/tpl", tmpdir);
+	snprintf(bad, sizeof(bad), "%s/tpl.conf", tmpdir);
+	text = mem_printf("[postdesk]\ndomain = desk.example.org\n"
+			  "secret_file = %s/secret\ntemplates_dir = %s\n", tmpdir, tdir);
+	CU_ASSERT_FATAL(write_file(bad, text, 0644) == 0);
+	mem_free(text);
+	CU_ASSERT_EQUAL(SPAWN(&o, &e, "-c", bad, "check-config"), UTIL_EX_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e, tdir));
+	mem_free(o);
+	mem_free(e);
+	/* Copy of the shipped set with one broken placeholder at line 3. */
+	CU_ASSERT_FATAL(mkdir(tdir, 0755) == 0);
+	text = mem_printf("cp -r '%s/contrib/templates/.' '%s/'",
+			  getenv("POSTDESK_SOURCE_DIR"), tdir);
+	CU_ASSERT_FATAL(system(text) == 0);
+	mem_free(text);
+	snprintf(tfile, sizeof(tfile), "%s/fr/ack.txt", tdir);
+	CU_ASSERT_FATAL(write_file(tfile, "Subject: {{ticket.title}}\n\n"
+				   "Bonjour {{no.such.placeholder}}\n", 0644) == 0);
+	CU_ASSERT_EQUAL(SPAWN(&o, &e, "-c", bad, "check-config"), UTIL_EX_CONFIG);
+	snprintf(want, sizeof(want), "%s:3:", tfile);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e, want));
+	mem_free(o);
+	mem_free(e);
+	/* The key file missing. */
+	snprintf(kconf, sizeof(kconf), "%s/nokey.conf", tmpdir);
+	text = mem_printf("[postdesk]\ndomain = desk.example.org\n"
+			  "secret_file = %s/no-such-secret\n"
+			  "templates_dir = %s/contrib/templates\n", tmpdir,
+			  getenv("POSTDESK_SOURCE_DIR"));
+	CU_ASSERT_FATAL(write_file(kconf, text, 0644) == 0);
+	mem_free(text);
+	CU_ASSERT_EQUAL(SPAWN(&o, &e, "-c", kconf, "check-config"), UTIL_EX_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e, "no-such-secret"));
+	mem_free(o);
+	mem_free(e);
+    }
     /* A missing file. */
     snprintf(bad, sizeof(bad), "%s/missing.conf", tmpdir);
     CU_ASSERT_EQUAL(SPAWN(&o, &e, "-c", bad, "check-config"), UTIL_EX_CONFIG);
