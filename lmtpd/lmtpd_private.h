@@ -61,6 +61,9 @@ struct deliver_context {
     /* snapshot_get - new references to the current conf and notify
        bundle, taken together so that they match. */
     void    (*snapshot_get) (struct conf **conf_r, struct notify **notify_r);
+    /* after_control - called after each postdeskctl request (it may have
+       requeued outbound mail: wake the sender); may be NULL. */
+    void    (*after_control) (void);
 };
 
 extern const struct lmtp_handler deliver_handler;

@@ -67,6 +67,15 @@ static pthread_mutex_t conf_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct conf *conf_current;
 static struct notify *notify_current;	/* templates and key of conf_current */
 static const char *conf_file = CONF_DEFAULT_PATH;
+static struct notify_sender *sender;	/* the outbox sender thread */
+
+/* wake_sender - outbound mail may be due now (retry, reload) */
+
+static void wake_sender(void)
+{
+    if (sender)
+	notify_sender_wake(sender);
+}
 
 /* conf_get - a reference to the current snapshot */
 
@@ -142,6 +151,7 @@ static void reload(void)
     conf_unref(&old);
     notify_unref(&nold);
     log_info("reload: %s: new configuration in effect", conf_file);
+    wake_sender();			/* new relay settings: try now */
 }
 
 static void usage(FILE *fp)
@@ -201,10 +211,9 @@ int     main(int argc, char **argv)
     int     ch, listen_fd, lock_fd;
     char   *errors = 0;
     struct store *store;
-    struct deliver_context dc;
+    struct deliver_context dc = {0};
     struct lmtp_limits limits;
     struct server *srv;
-    struct notify_sender *sender;
     struct sigaddr_key *key;
     char   *control;
     char   *hostname;
@@ -278,6 +287,7 @@ int     main(int argc, char **argv)
     dc.store = store;
     dc.conf_get = conf_get;
     dc.snapshot_get = snapshot_get;
+    dc.after_control = wake_sender;
     sender = notify_sender_start(store, conf_get);
     dc.writer = writer_create(store, sender);
     control = mem_printf("%s/%s", conf_state_dir(conf_current), CTL_SOCKET_NAME);

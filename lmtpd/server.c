@@ -211,12 +211,13 @@ static void *session_main(void *arg)
 static void *control_main(void *arg)
 {
     struct conn *c = arg;
-    struct conf *conf = c->server->dc->conf_get();
-
     struct server *srv = c->server;
+    struct conf *conf = srv->dc->conf_get();
 
     ctl_serve(c->fd, srv->dc->store, conf, (long) getpid());
     conf_unref(&conf);
+    if (srv->dc->after_control)
+	srv->dc->after_control();
     close(c->fd);
     mem_free(c);
     pthread_mutex_lock(&srv->lock);

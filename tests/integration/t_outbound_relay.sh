@@ -6,8 +6,9 @@
 #    switched off; two new tickets queue 2 acknowledgements and 4
 #    notifications, which the sender tries and defers (connection
 #    refused); postdeskctl outbox and status show them pending with the
-#    error. The listener comes back; at the next attempt (back-off: one
-#    minute) every mail is delivered exactly once.
+#    error. The listener comes back; postdeskctl outbox retry requeues
+#    every row and wakes the sender, so they go out at once rather than
+#    after their back-off (one minute), each exactly once.
 # 2. SIGKILL while sending: the submission listener is slowed down (a
 #    one-second pause per recipient: "sleep 1"), six tickets queue 18 mails, the
 #    daemon is killed with SIGKILL after the sink has seen a few, and
@@ -51,8 +52,14 @@ pd_expect_match "sender logged deferred attempts" "status=deferred" "$(grep -E '
 pd_expect_eq "nothing reached the sink while the relay was down" 0 "$(ob_mails | pd_json 'len(j)')"
 
 ob_relay_on
-pd_log "relay back; waiting for the next attempt (back-off 60 s)"
-ob_wait_outbox_sent 6 150 || pd_fail "outbox not delivered within 150 s of the relay coming back"
+# The rows would wait for their back-off (60 s); postdeskctl outbox retry
+# requeues them and wakes the sender at once.
+pd_log "relay back; postdeskctl outbox retry for every row"
+for id in $(ob_outbox_json | pd_json '" ".join(str(r["id"]) for r in j)'); do
+    pd_expect_match "outbox retry $id" "queued for delivery now" "$(pd_ctl outbox retry "$id")"
+done
+ob_wait_outbox_sent 6 20 ||
+    pd_fail "outbox not delivered within 20 s of outbox retry (the back-off is 60 s)"
 exp=$(expected_pairs down)
 got=$(delivered_pairs down)
 pd_expect_eq "relay down/up: 6 expected mails" 6 "$(pd_json 'len(j)' <<<"$exp")"
