@@ -67,6 +67,8 @@ struct conf_sla {
     const char *update;			/* NULL: none */
     const char *solution;		/* "5d" */
     int     warn_at;			/* percent, 1..100 */
+    int     pause_when_pending;		/* 1 (default): pending pauses update, solution */
+    int     notify_outside_hours;	/* 0 (default): hold until working time */
 };
 
 struct conf;
@@ -114,6 +116,9 @@ extern unsigned conf_outbox_max_age(const struct conf *);	/* days */
 extern unsigned conf_milter_max_received(const struct conf *);
 extern unsigned conf_milter_rate_sender(const struct conf *);	/* per hour, 0 off */
 extern unsigned conf_milter_rate_client(const struct conf *);	/* per hour, 0 off */
+/* conf_test_clock - [postdesk] test_clock (time_t), 0 when not set; the
+   loader refuses the key unless POSTDESK_ALLOW_TEST_CLOCK=1. */
+extern int64_t conf_test_clock(const struct conf *);
 
 extern size_t conf_queue_count(const struct conf *);
 extern const struct conf_queue *conf_queue_at(const struct conf *, size_t i);

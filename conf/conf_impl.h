@@ -39,6 +39,7 @@ struct conf {
     unsigned system_id;
     size_t  max_message_size;
     unsigned auto_ack_limit;
+    int64_t test_clock;			/* 0: none (tests only) */
     const char *const *dedicated_domains;
     const char *instance;		/* NULL: the domain */
     const char *authserv_id;		/* NULL: the domain */

@@ -101,6 +101,7 @@ static const char *const postdesk_keys[] = {
     "domain", "state_dir", "listen", "milter_listen", "relay", "secret_file",
     "command_localpart", "ticket_hook", "system_id", "language",
     "max_message_size", "auto_ack_limit", "user", "dedicated_domains",
+    "test_clock",
     "instance", "key_epoch", "token_max_age", "templates_dir",
     "relay_tls", "relay_ca_file", "relay_user", "relay_password_file",
     "outbox_max_age", "milter_max_received", "milter_rate_sender",
@@ -117,7 +118,8 @@ static const char *const calendar_keys[] = {
     "timezone", "hours", "holidays", 0,
 };
 static const char *const sla_keys[] = {
-    "calendar", "first_response", "update", "solution", "warn_at", 0,
+    "calendar", "first_response", "update", "solution", "warn_at",
+    "pause_when_pending", "notify_outside_hours", 0,
 };
 static const char *const notify_events[] = {
     "new-ticket", "follow-up", "new-note", "lock", "owner", "move",
@@ -537,6 +539,54 @@ static const char *get_choice(struct loader *ld, const struct section *s,
     return (out);
 }
 
+/*
+ * parse_test_clock - test_clock = RFC 3339 instant: the daemon's clock
+ * starts there. Refused unless POSTDESK_ALLOW_TEST_CLOCK=1 (tests only).
+ */
+
+static void parse_test_clock(struct loader *ld, const struct section *s)
+{
+    char   *val = get_str(ld, s, "test_clock");
+    const char *allow = getenv("POSTDESK_ALLOW_TEST_CLOCK");
+    GDateTime *dt;
+
+    if (val == 0)
+	return;
+    if (allow == 0 || strcmp(allow, "1") != 0) {
+	err_at(ld, key_line(ld, s, "test_clock"),
+	       "test_clock: refused: a test-only setting "
+	       "(POSTDESK_ALLOW_TEST_CLOCK=1 is not set)");
+    } else if ((dt = g_date_time_new_from_iso8601(val, 0)) == 0
+	       || strchr(val, 'T') == 0) {
+	if (dt)
+	    g_date_time_unref(dt);
+	err_at(ld, key_line(ld, s, "test_clock"),
+	       "test_clock: \"%s\" is not an RFC 3339 instant with a zone", val);
+    } else {
+	ld->conf->test_clock = g_date_time_to_unix(dt);
+	g_date_time_unref(dt);
+    }
+    g_free(val);
+}
+
+/* conf_test_clock - the test_clock instant, 0 when not set */
+
+int64_t conf_test_clock(const struct conf *c)
+{
+    return (c->test_clock);
+}
+
+/* get_yes_no - "yes" or "no", case-insensitive: 1 or 0 */
+
+static int get_yes_no(struct loader *ld, const struct section *s,
+		              const char *key, int def)
+{
+    static const char *const yes_no[] = {"yes", "no", 0};
+
+    return (strcmp(get_choice(ld, s, key, def ? "yes" : "no", yes_no),
+		   "yes") == 0);
+}
+
 /* missing - report a required key */
 
 static void missing(struct loader *ld, const struct section *s, const char *key)
@@ -814,6 +864,7 @@ static void parse_postdesk(struct loader *ld, const struct section *s)
     if (list)
 	g_ptr_array_unref(list);
     parse_outbound(ld, s);
+    parse_test_clock(ld, s);
 }
 
 /* register_name - index a record by lowercase name, refusing case twins */
@@ -946,6 +997,8 @@ static void parse_sla(struct loader *ld, const struct section *s,
     sla->solution = get_duration(ld, s, "solution", 1);
     sla->warn_at = (int) get_uint(ld, s, "warn_at", DEF_WARN_AT,
 				  MIN_WARN_AT, MAX_WARN_AT);
+    sla->pause_when_pending = get_yes_no(ld, s, "pause_when_pending", 1);
+    sla->notify_outside_hours = get_yes_no(ld, s, "notify_outside_hours", 0);
 }
 
 /* claim_address - one owner per address, across queues and agents */

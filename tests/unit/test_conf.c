@@ -126,7 +126,9 @@ static const char full_conf[] =
 "first_response = 24h\n"
 "update = 90m\n"
 "solution = 5d\n"
-"warn_at = 75\n";
+"warn_at = 75\n"
+"pause_when_pending = No\n"
+"notify_outside_hours = yes\n";
 
 /* vec_len - entries of a NULL-terminated vector */
 
@@ -255,6 +257,8 @@ static void test_full(void)
     CU_ASSERT_STRING_EQUAL(sla->update, "90m");
     CU_ASSERT_STRING_EQUAL(sla->solution, "5d");
     CU_ASSERT_EQUAL(sla->warn_at, 75);
+    CU_ASSERT_EQUAL(sla->pause_when_pending, 0);
+    CU_ASSERT_EQUAL(sla->notify_outside_hours, 1);
     CU_ASSERT_PTR_NULL(conf_sla_find(conf, "gold"));
     CU_ASSERT_PTR_NULL(conf_calendar_find(conf, "nights"));
 
@@ -314,6 +318,8 @@ static void test_defaults(void)
     sla = conf_sla_find(conf, "s");
     CU_ASSERT_PTR_NOT_NULL_FATAL(sla);
     CU_ASSERT_EQUAL(sla->warn_at, 80);
+    CU_ASSERT_EQUAL(sla->pause_when_pending, 1);
+    CU_ASSERT_EQUAL(sla->notify_outside_hours, 0);
     CU_ASSERT_PTR_NULL(sla->update);
     conf_unref(&conf);
 }
@@ -451,6 +457,9 @@ static const struct bad_case {
     {"warn_at out of range", GOOD_HEAD "[calendar c]\ntimezone = UTC\n"
 	"[sla s]\ncalendar = c\nfirst_response = 1h\nsolution = 1d\n"
 	"warn_at = 101\n", 9, "out of range (1..100)"},
+    {"pause_when_pending not yes/no", GOOD_HEAD "[calendar c]\ntimezone = UTC\n"
+	"[sla s]\ncalendar = c\nfirst_response = 1h\nsolution = 1d\n"
+	"pause_when_pending = maybe\n", 9, "pause_when_pending: bad value \"maybe\""},
     {"unknown calendar", GOOD_HEAD
 	"[sla s]\ncalendar = nights\nfirst_response = 1h\nsolution = 1d\n", 4,
     "unknown calendar \"nights\""},
@@ -811,6 +820,43 @@ static int suite_clean(void)
     return (rmdir(tmpdir));
 }
 
+/* test_test_clock - refused without the environment variable */
+
+static void test_test_clock(void)
+{
+    static const char text[] = "[postdesk]\ndomain = desk.example.org\n"
+	"test_clock = 2027-03-08T16:05:00Z\n";
+    static const char bad[] = "[postdesk]\ndomain = desk.example.org\n"
+	"test_clock = 2027-03-08\n";
+    struct conf *conf;
+    char   *errors = 0;
+
+    unsetenv("POSTDESK_ALLOW_TEST_CLOCK");
+    conf = load_text(text, 0, &errors);
+    CU_ASSERT_PTR_NULL(conf);
+    CU_ASSERT_PTR_NOT_NULL(errors && strstr(errors, ":3: test_clock: refused"));
+    mem_free(errors);
+    errors = 0;
+    setenv("POSTDESK_ALLOW_TEST_CLOCK", "yes", 1);
+    CU_ASSERT_PTR_NULL(load_text(text, 0, &errors));
+    mem_free(errors);
+    errors = 0;
+    setenv("POSTDESK_ALLOW_TEST_CLOCK", "1", 1);
+    conf = load_text(text, 0, &errors);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
+    CU_ASSERT_EQUAL(conf_test_clock(conf), 1804521900);
+    conf_unref(&conf);
+    CU_ASSERT_PTR_NULL(load_text(bad, 0, &errors));
+    CU_ASSERT_PTR_NOT_NULL(errors && strstr(errors, "not an RFC 3339 instant"));
+    mem_free(errors);
+    errors = 0;
+    unsetenv("POSTDESK_ALLOW_TEST_CLOCK");
+    conf = load_text("[postdesk]\ndomain = desk.example.org\n", 0, &errors);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
+    CU_ASSERT_EQUAL(conf_test_clock(conf), 0);
+    conf_unref(&conf);
+}
+
 int     main(void)
 {
     CU_pSuite s;
@@ -831,6 +877,7 @@ int     main(void)
     CU_add_test(s, "reference counting across threads", test_refcount);
     CU_add_test(s, "working hours parser", test_hours);
     CU_add_test(s, "durations, dates, addresses, endpoints", test_values);
+    CU_add_test(s, "test_clock needs POSTDESK_ALLOW_TEST_CLOCK", test_test_clock);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     rc = CU_basic_run_tests();
     bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
