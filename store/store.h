@@ -36,7 +36,7 @@
 
 struct conf;
 
-#define STORE_SCHEMA_VERSION	2
+#define STORE_SCHEMA_VERSION	3
 
 enum store_status {
     STORE_OK = 0,
@@ -150,9 +150,21 @@ struct store_ticket {
     char   *customer;			/* From address of the first mail */
     time_t  created;
     time_t  changed;
-    int     escalated;
+    int     escalated;			/* a deadline passed and was notified */
     char   *merged_into;		/* NULL */
     uint32_t n_articles_total;
+    /* SLA (schema 3; see store_sla_update()). Instants; 0 = none. */
+    char   *sla;			/* [sla NAME] applied, NULL: none */
+    time_t  first_response_due;
+    time_t  first_response_warn;
+    time_t  first_response_at;		/* first visible agent reply */
+    time_t  update_due;
+    time_t  update_warn;
+    time_t  solution_due;
+    time_t  solution_warn;
+    time_t  sla_paused;			/* pending since (clocks stopped) */
+    unsigned sla_notified;		/* STORE_SLA_BIT(kind, level) sent */
+    time_t  pending_until;		/* pending states: the pending time */
     /* Filled by store_ticket_get() only: */
     struct store_article *articles;
     size_t  n_articles;
@@ -341,6 +353,109 @@ extern int store_outbox_list(struct store *, int include_sent,
    row becomes PENDING again. STORE_NOTFOUND for a SENT or unknown row. */
 extern int store_outbox_retry(struct store *, uint64_t id);
 extern void store_outbox_items_free(struct store_outbox_item **itemsp, size_t n);
+
+/*
+ * SLA deadlines. A ticket's SLA is its queue's `sla'. Three kinds of
+ * deadline, each with a warning point (warn_at percent of its working
+ * time) and the deadline itself (the two levels). The escalation index
+ * holds each ticket under its next unnotified warning or deadline.
+ */
+enum store_sla_kind {
+    STORE_SLA_FIRST_RESPONSE,
+    STORE_SLA_UPDATE,
+    STORE_SLA_SOLUTION,
+    STORE_SLA_KINDS,
+};
+
+enum store_sla_level {
+    STORE_SLA_WARNING,
+    STORE_SLA_ESCALATION,
+};
+
+#define STORE_SLA_BIT(kind, level)	(1U << ((kind) * 2 + (level)))
+#define STORE_PENDING_REMINDED	(1U << 8)	/* pending reminder sent */
+#define STORE_PENDING_CLOSED	(1U << 9)	/* fired: auto close done */
+
+enum store_sla_event {
+    STORE_SLA_CREATED,			/* a new ticket (at = created) */
+    STORE_SLA_CUSTOMER_MAIL,		/* a requester's follow-up */
+    STORE_SLA_AGENT_REPLY,		/* an agent article visible to the requester */
+    STORE_SLA_STATE,			/* t->state was just set; old_state before */
+};
+
+/*
+ * store_sla_update - recompute the deadlines of t (in memory, no
+ * database) after an event at instant at, with the SLA of t's queue in
+ * conf (conf may be NULL: only events that need no calendar apply).
+ * Creation: first response and solution deadlines. Requester mail:
+ * the update deadline when the SLA has one, the first response is met
+ * and none runs. Agent reply: first_response_at (once), first response
+ * and update met. State: closed clears every deadline; entering
+ * pending stops update and solution (pause_when_pending); leaving
+ * pending moves them by the paused working time; closed -> open gives
+ * a new solution deadline. Returns STORE_OK, or STORE_TEMP when a
+ * calendar cannot be built (logged; the deadlines are left as they were).
+ */
+extern int store_sla_update(const struct conf *, struct store_ticket *t,
+			            enum store_sla_event event,
+			            const char *old_state, time_t at);
+
+/* store_sla_next - the next unnotified warning or deadline, or the
+   pending time not yet handled; 0 if none (the escalation index key) */
+extern time_t store_sla_next(const struct store_ticket *t);
+
+/* store_sla_due - the deadline and warning point of one kind */
+extern void store_sla_due(const struct store_ticket *t, enum store_sla_kind,
+			          time_t *due_r, time_t *warn_r);
+
+/*
+ * store_sla_level - what a kind has reached at instant at: -1 nothing
+ * (or no such deadline, or paused), STORE_SLA_WARNING,
+ * STORE_SLA_ESCALATION.
+ */
+extern int store_sla_level(const struct store_ticket *t,
+			           enum store_sla_kind kind, time_t at);
+
+/* store_sla_kind_name - "first_response", "update", "solution" */
+extern const char *store_sla_kind_name(enum store_sla_kind kind);
+
+/* store_sla_escalation_kind - the kind whose escalation was notified
+   (the first of them), or NULL when the ticket is not escalated. */
+extern const char *store_sla_escalation_kind(const struct store_ticket *t);
+
+/*
+ * store_ticket_state_set - change a ticket's state in the batch: index,
+ * history ("state", old, new; who), `changed', the deadlines
+ * (store_sla_update(STORE_SLA_STATE)) and the pending time: for a
+ * "pending*" state pending_until (0: none; a "pending" history record
+ * with its RFC 3339 time), cleared for any other state. For agents'
+ * commands (and tests).
+ */
+extern int store_ticket_state_set(struct store_batch *, const struct conf *,
+				          const char *log_id, const char *number,
+				          const char *state, time_t pending_until,
+				          const char *who, time_t at);
+
+/*
+ * The escalation sweep. store_escalation_due() returns up to max
+ * ticket numbers whose index instant is <= now (array of char[32],
+ * mem_free()). store_escalation_mark() records, in the batch, every
+ * warning and deadline of the ticket passed at now and not yet
+ * notified: the notified bits, `escalated' for deadlines, a history
+ * record each ("escalation", kind, level), and the index; the events
+ * are returned as bits in *fired_r (STORE_SLA_BIT) so that the caller
+ * notifies once each. A pending time passed at now is handled there
+ * too: "pending reminder" records a "pending" "reminder" history entry
+ * once and fires STORE_PENDING_REMINDED (the caller notifies);
+ * "pending auto close+" / "-" become "closed successful" /
+ * "closed unsuccessful", unlocked, with a "state" history record (who
+ * "system"), and fire STORE_PENDING_CLOSED.
+ */
+extern int store_escalation_due(struct store *, time_t now, size_t max,
+				        char (**numbers_r)[32], size_t *n_r);
+extern int store_escalation_mark(struct store_batch *, const char *log_id,
+				         const char *number, time_t now,
+				         unsigned *fired_r);
 
 /*
  * Pure helpers, no database.

@@ -135,6 +135,9 @@ static int article_add(struct store_batch *b, const char *id,
 	status = article_write(b, id, rec.t.number, n, in);
     if (status == STORE_OK)
 	status = store_batch_msgid_put(b, id, in->message_id, rec.t.number);
+    if (status == STORE_OK && in->sender_type == STORE_SENDER_AGENT
+	&& in->visible_to_customer)
+	status = store_sla_update(0, &rec.t, STORE_SLA_AGENT_REPLY, 0, in->at);
     if (status == STORE_OK)
 	status = store_batch_ticket_put(b, id, &rec);
     store_ticket_fields_free(&rec.t);

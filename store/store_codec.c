@@ -26,6 +26,9 @@
 /*	byte (STORE_REC_VERSION), a kind byte ('T', 'A', 'H', 'O'), then the
 /*	fields in a fixed order. Integers are big-endian; a string is a
 /*	be32 length and its bytes, where length 0xffffffff means NULL.
+/*	Ticket records have their own version (STORE_REC_TICKET_VERSION):
+/*	version 2 appends the SLA fields; a version 1 record (schema 2)
+/*	still decodes, with no deadlines.
 /*
 /*	The encoders replace the content of out (a reused buffer, so the
 /*	hot path allocates nothing). The decoders fill a zeroed struct
@@ -162,7 +165,9 @@ void    store_codec_ticket_encode(struct buf *b, const struct store_ticket_rec *
 {
     const struct store_ticket *t = &rec->t;
 
-    start(b, STORE_REC_TICKET);
+    buf_reset(b);
+    put_u8(b, STORE_REC_TICKET_VERSION);
+    put_u8(b, STORE_REC_TICKET);
     put_str(b, t->title);
     put_str(b, t->queue);
     put_str(b, t->state);
@@ -177,6 +182,18 @@ void    store_codec_ticket_encode(struct buf *b, const struct store_ticket_rec *
     put_str(b, t->merged_into);
     put_u32(b, t->n_articles_total);
     put_u32(b, rec->n_history);
+    /* Version 2: the SLA fields. */
+    put_str(b, t->sla);
+    put_u64(b, (uint64_t) (int64_t) t->first_response_due);
+    put_u64(b, (uint64_t) (int64_t) t->first_response_warn);
+    put_u64(b, (uint64_t) (int64_t) t->first_response_at);
+    put_u64(b, (uint64_t) (int64_t) t->update_due);
+    put_u64(b, (uint64_t) (int64_t) t->update_warn);
+    put_u64(b, (uint64_t) (int64_t) t->solution_due);
+    put_u64(b, (uint64_t) (int64_t) t->solution_warn);
+    put_u64(b, (uint64_t) (int64_t) t->sla_paused);
+    put_u32(b, t->sla_notified);
+    put_u64(b, (uint64_t) (int64_t) t->pending_until);
 }
 
 /* store_codec_article_encode - article record, without raw bytes */
@@ -356,12 +373,19 @@ int     store_codec_ticket_decode(const void *data, size_t len, const char *numb
     struct store_ticket *t = &rec->t;
     struct dec d;
     size_t  n = strlen(number);
+    unsigned version;
 
     memset(rec, 0, sizeof(*rec));
     if (n >= sizeof(t->number))
 	return (STORE_PERM);
     memcpy(t->number, number, n + 1);
-    begin(&d, data, len, STORE_REC_TICKET);
+    d.p = data;
+    d.left = data ? len : 0;
+    d.bad = 0;
+    version = get_u8(&d);
+    if (version < 1 || version > STORE_REC_TICKET_VERSION
+	|| get_u8(&d) != STORE_REC_TICKET)
+	d.bad = 1;
     t->title = get_str(&d, 0);
     t->queue = get_str(&d, 0);
     t->state = get_str(&d, 0);
@@ -376,10 +400,24 @@ int     store_codec_ticket_decode(const void *data, size_t len, const char *numb
     t->merged_into = get_str(&d, 1);
     t->n_articles_total = get_u32(&d);
     rec->n_history = get_u32(&d);
+    if (version >= 2) {
+	t->sla = get_str(&d, 1);
+	t->first_response_due = (time_t) (int64_t) get_u64(&d);
+	t->first_response_warn = (time_t) (int64_t) get_u64(&d);
+	t->first_response_at = (time_t) (int64_t) get_u64(&d);
+	t->update_due = (time_t) (int64_t) get_u64(&d);
+	t->update_warn = (time_t) (int64_t) get_u64(&d);
+	t->solution_due = (time_t) (int64_t) get_u64(&d);
+	t->solution_warn = (time_t) (int64_t) get_u64(&d);
+	t->sla_paused = (time_t) (int64_t) get_u64(&d);
+	t->sla_notified = get_u32(&d);
+	t->pending_until = (time_t) (int64_t) get_u64(&d);
+    }
     if (finish(&d) != STORE_OK) {
 	store_ticket_fields_free(t);
 	return (STORE_PERM);
     }
+    rec->indexed = store_sla_next(t);		/* the index key as written */
     return (STORE_OK);
 }
 
@@ -516,6 +554,7 @@ void    store_ticket_fields_free(struct store_ticket *t)
     FREE_NULL(t->owner);
     FREE_NULL(t->customer);
     FREE_NULL(t->merged_into);
+    FREE_NULL(t->sla);
     for (i = 0; i < t->n_articles; i++)
 	store_article_fields_free(t->articles + i);
     FREE_NULL(t->articles);

@@ -648,8 +648,12 @@ int     store_batch_msgid_put(struct store_batch *b, const char *log_id,
 /* store_batch_ticket_put - encode and write the ticket record */
 
 int     store_batch_ticket_put(struct store_batch *b, const char *log_id,
-			               const struct store_ticket_rec *rec)
+			               struct store_ticket_rec *rec)
 {
+    int     status;
+
+    if ((status = store_escalation_index(b, log_id, rec)) != STORE_OK)
+	return (status);
     store_codec_ticket_encode(b->enc, rec);
     return (store_batch_put(b, log_id, STORE_DB_TICKETS, rec->t.number,
 			    strlen(rec->t.number), buf_data(b->enc),
@@ -658,7 +662,7 @@ int     store_batch_ticket_put(struct store_batch *b, const char *log_id,
 
 /* put_ticket - the ticket record of this delivery */
 
-static int put_ticket(struct deliver *d, const struct store_ticket_rec *rec)
+static int put_ticket(struct deliver *d, struct store_ticket_rec *rec)
 {
     return (store_batch_ticket_put(d->b, d->id, rec));
 }
@@ -684,6 +688,7 @@ static int new_ticket(struct deliver *d, const char *prev)
     rec.t.customer = d->who;
     rec.t.created = rec.t.changed = m->received;
     rec.t.n_articles_total = 1;
+    (void) store_sla_update(d->conf, &rec.t, STORE_SLA_CREATED, 0, m->received);
     if (prev)
 	note = mem_printf("follow-up of closed ticket %s", prev);
     status = add_history(d, &rec, "created", 0, note);
@@ -694,6 +699,7 @@ static int new_ticket(struct deliver *d, const char *prev)
 	status = store_index_apply(d->b, d->id, 0, &rec.t);
     if (status == STORE_OK)
 	status = put_ticket(d, &rec);
+    mem_free(rec.t.sla);			/* the only string rec owns */
     if (status != STORE_OK)
 	return (status);
     d->b->new_tickets += 1;
@@ -723,7 +729,13 @@ static int follow_up(struct deliver *d, struct store_ticket_rec *rec,
 	rec->t.state = (char *) new_state;
 	if (status == STORE_OK)
 	    status = store_index_apply(d->b, d->id, &old, &rec->t);
+	if (status == STORE_OK)
+	    (void) store_sla_update(d->conf, &rec->t, STORE_SLA_STATE,
+				    old_state, d->msg->received);
     }
+    if (status == STORE_OK && !d->msg->automatic)
+	(void) store_sla_update(d->conf, &rec->t, STORE_SLA_CUSTOMER_MAIL, 0,
+				d->msg->received);
     if (status == STORE_OK)
 	status = write_article(d, rec->t.number, n);
     if (status == STORE_OK)

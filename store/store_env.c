@@ -105,6 +105,7 @@ static const char *const db_files[STORE_DB_COUNT] = {
     [STORE_DB_OUTBOX_DATA] = "outbox_data.db",
     [STORE_DB_OUTBOX_DUE] = "outbox_due.db",
     [STORE_DB_ACKS] = "acks.db",
+    [STORE_DB_ESCALATION] = "idx_escalation.db",
 };
 
 /* store_bdb_status - map a BDB error to a store status */
@@ -416,12 +417,23 @@ static int upgrade_1_2(struct store *s, DB_TXN *txn)
     return (0);
 }
 
+/* upgrade_2_3 - v3 adds idx_escalation.db (open made it, empty: tickets
+   of v2 have no deadlines until their next change) */
+
+static int upgrade_2_3(struct store *s, DB_TXN *txn)
+{
+    (void) s;
+    (void) txn;
+    return (0);
+}
+
 static const struct upgrade_step {
     int     from;
     int     (*fn) (struct store *, DB_TXN *);
 }       upgrade_steps[] = {
     {0, upgrade_0_1},
     {1, upgrade_1_2},
+    {2, upgrade_2_3},
 };
 
 /* run_upgrades - from version to STORE_SCHEMA_VERSION */

@@ -44,8 +44,13 @@
 /*	be64(next_attempt) be64(id) -> empty, one per PENDING row.
 /* .IP acks.db
 /*	lowercase address -> acknowledgement times (STORE_REC_ACKS).
+/* .IP idx_escalation.db
+/*	be64(next warning or deadline) number -> empty, one per ticket
+/*	with an unnotified warning or deadline (store_sla_next()).
 /* .PP
 /*	Schema 2 added the four outbox and acknowledgement databases.
+/*	Schema 3 added idx_escalation.db and version 2 ticket records
+/*	(the SLA fields); older tickets get deadlines at their next change.
 /*--*/
 
 #include <stdatomic.h>
@@ -59,6 +64,7 @@
  * Record format: byte 0 is the format version, byte 1 the record kind.
  */
 #define STORE_REC_VERSION	1
+#define STORE_REC_TICKET_VERSION	2	/* 2: SLA fields */
 #define STORE_REC_TICKET	'T'
 #define STORE_REC_ARTICLE	'A'
 #define STORE_REC_HISTORY	'H'
@@ -89,6 +95,7 @@ enum store_db_id {
     STORE_DB_OUTBOX_DATA,
     STORE_DB_OUTBOX_DUE,
     STORE_DB_ACKS,
+    STORE_DB_ESCALATION,
     STORE_DB_COUNT,
 };
 
@@ -127,6 +134,7 @@ struct store_batch {
 struct store_ticket_rec {
     struct store_ticket t;
     uint32_t n_history;			/* next history seq is n_history + 1 */
+    time_t  indexed;			/* escalation index key as read, 0: none */
 };
 
 /* store_codec.c */
@@ -180,13 +188,17 @@ extern int store_batch_ticket_load(struct store_batch *, const char *log_id,
 				           const char *number,
 				           struct store_ticket_rec *);
 extern int store_batch_ticket_put(struct store_batch *, const char *log_id,
-				          const struct store_ticket_rec *);
+				          struct store_ticket_rec *);
 extern int store_batch_history(struct store_batch *, const char *log_id,
 			               struct store_ticket_rec *, time_t at,
 			               const char *who, const char *what,
 			               const char *old_value, const char *new_value);
 extern int store_batch_msgid_put(struct store_batch *, const char *log_id,
 				         const char *message_id, const char *number);
+
+/* store_sla.c */
+extern int store_escalation_index(struct store_batch *, const char *log_id,
+				          struct store_ticket_rec *);
 
 /* store_read.c */
 extern int store_read_ticket_txn(struct store *, DB_TXN *, const char *number,

@@ -1037,7 +1037,7 @@ static void test_schema(void)
     CU_ASSERT_EQUAL(store_open(dir, &s, &err), STORE_TEMP);
     CU_ASSERT_PTR_NULL(s);
     CU_ASSERT_PTR_NOT_NULL_FATAL(err);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, "store schema 3 is newer than this postdesk (2)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "store schema 4 is newer than this postdesk (3)"));
     mem_free(err);
     mem_free(dir);
 }
@@ -1088,7 +1088,10 @@ static void test_codec(void)
     (void) buf_append(b, "x", 1);
     CU_ASSERT_EQUAL(store_codec_ticket_decode(buf_data(b), len + 1, "1", &out),
 		    STORE_PERM);
-    buf_data_mut(b)[0] = 2;
+    buf_data_mut(b)[0] = STORE_REC_TICKET_VERSION + 1;
+    CU_ASSERT_EQUAL(store_codec_ticket_decode(buf_data(b), len, "1", &out),
+		    STORE_PERM);
+    buf_data_mut(b)[0] = 0;
     CU_ASSERT_EQUAL(store_codec_ticket_decode(buf_data(b), len, "1", &out),
 		    STORE_PERM);
     CU_ASSERT_EQUAL(store_codec_ticket_decode(0, 0, "1", &out), STORE_PERM);
@@ -2195,7 +2198,7 @@ static void test_schema_1_2(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(captured, "upgraded schema 1 to 2"));
     CU_ASSERT_PTR_NULL(strstr(captured, "upgraded schema 0 to 1"));
     CU_ASSERT_EQUAL(store_stats(s, &st), STORE_OK);
-    CU_ASSERT_EQUAL(st.schema_version, 2);
+    CU_ASSERT_EQUAL(st.schema_version, STORE_SCHEMA_VERSION);
     CU_ASSERT_EQUAL(st.tickets, 1);
     CU_ASSERT_EQUAL(st.outbox_pending, 0);
     out_mail(&m, r.number, "ack", "");
@@ -2208,10 +2211,494 @@ static void test_schema_1_2(void)
     log_set_capture(0, 0);
     CU_ASSERT_PTR_NULL(strstr(captured, "upgraded"));
     CU_ASSERT_EQUAL(store_stats(s, &st), STORE_OK);
-    CU_ASSERT_EQUAL(st.schema_version, 2);
+    CU_ASSERT_EQUAL(st.schema_version, STORE_SCHEMA_VERSION);
     CU_ASSERT_EQUAL(st.outbox_pending, 1);
     store_close(&s);
     mem_free(dir);
+}
+
+
+/*
+ * SLA deadlines. Calendar "week": UTC, mon-fri 00:00-24:00. SLA "gold":
+ * first response 24h, update 2h, solution 5d, warnings at 50%. Queue
+ * "Sla" uses it (pending pauses), queue "SlaRun" the same SLA with
+ * pause_when_pending = no ("goldrun").
+ */
+
+/* utc - an instant from a UTC date and time */
+
+static time_t utc(int y, int mo, int d, int h, int mi)
+{
+    struct tm tm;
+
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    return (timegm(&tm));
+}
+
+/* sla_msg - a requester mail to a queue at an instant */
+
+static void sla_msg(struct tmsg *tm, const char *mid, const char *queue,
+		            const char *rcpt, time_t at, const char *ref)
+{
+    tmsg_init(tm, mid, "Printer");
+    tm->m.queue = queue;
+    tm->m.recipient = rcpt;
+    tm->m.received = at;
+    tm->m.ticket_ref = ref;
+}
+
+/* agent_reply - an agent article (visible or a note) in its own batch */
+
+static void agent_reply(struct store *s, const char *number, time_t at,
+			        int visible)
+{
+    struct store_article_input in;
+    struct store_batch *b;
+    uint32_t index;
+
+    memset(&in, 0, sizeof(in));
+    in.sender_type = STORE_SENDER_AGENT;
+    in.channel = visible ? STORE_CHANNEL_EMAIL : STORE_CHANNEL_NOTE;
+    in.visible_to_customer = visible;
+    in.seen = 1;
+    in.who = "alice";
+    in.from = in.to = in.cc = in.subject = in.message_id = "";
+    in.body = "answer";
+    in.at = at;
+    CU_ASSERT_EQUAL_FATAL(store_batch_begin(s, &b), STORE_OK);
+    CU_ASSERT_EQUAL(store_article_add(b, "TEST", number, &in, &index), STORE_OK);
+    CU_ASSERT_EQUAL(store_batch_commit(&b), STORE_OK);
+}
+
+/* set_state - store_ticket_state_set in its own batch */
+
+static void set_state(struct store *s, const char *number, const char *state,
+		              time_t at)
+{
+    struct store_batch *b;
+
+    CU_ASSERT_EQUAL_FATAL(store_batch_begin(s, &b), STORE_OK);
+    CU_ASSERT_EQUAL(store_ticket_state_set(b, conf, "TEST", number, state, 0,
+					   "alice", at), STORE_OK);
+    CU_ASSERT_EQUAL(store_batch_commit(&b), STORE_OK);
+}
+
+/* sweep - store_escalation_due + mark at now; returns the fired bits of
+   number (0 when it was not due) and the count of due tickets in *n_due */
+
+static unsigned sweep(struct store *s, const char *number, time_t now,
+		              size_t *n_due)
+{
+    struct store_batch *b;
+    char    (*v)[32] = 0;
+    unsigned fired = 0, f;
+    size_t  n = 0, i;
+
+    CU_ASSERT_EQUAL(store_escalation_due(s, now, 0, &v, &n), STORE_OK);
+    *n_due = n;
+    for (i = 0; i < n; i++) {
+	CU_ASSERT_EQUAL_FATAL(store_batch_begin(s, &b), STORE_OK);
+	CU_ASSERT_EQUAL(store_escalation_mark(b, "TEST", v[i], now, &f), STORE_OK);
+	CU_ASSERT_EQUAL(store_batch_commit(&b), STORE_OK);
+	if (strcmp(v[i], number) == 0)
+	    fired = f;
+    }
+    mem_free(v);
+    return (fired);
+}
+
+/* test_sla_created - deadlines of a new ticket; none without an SLA */
+
+static void test_sla_created(void)
+{
+    char   *dir = new_dir();
+    struct store *s = open_store(dir);
+    struct store_result r;
+    struct store_ticket *t;
+    struct tmsg tm;
+    time_t  t0 = utc(2027, 3, 5, 16, 0);	/* a Friday */
+
+    sla_msg(&tm, "c1@example.com", "Sla", "sla@example.org", t0, 0);
+    CU_ASSERT_EQUAL_FATAL(deliver1(s, &tm.m, &r), STORE_OK);
+    t = get_ticket(s, r.number);
+    CU_ASSERT_STRING_EQUAL(t->sla, "gold");
+    CU_ASSERT_EQUAL(t->first_response_due, utc(2027, 3, 8, 16, 0));
+    CU_ASSERT_EQUAL(t->first_response_warn, utc(2027, 3, 8, 4, 0));
+    CU_ASSERT_EQUAL(t->first_response_at, 0);
+    CU_ASSERT_EQUAL(t->update_due, 0);
+    CU_ASSERT_EQUAL(t->solution_due, utc(2027, 3, 12, 16, 0));
+    CU_ASSERT_EQUAL(t->solution_warn, utc(2027, 3, 10, 4, 0));
+    CU_ASSERT_EQUAL(t->escalated, 0);
+    CU_ASSERT_EQUAL(store_sla_next(t), utc(2027, 3, 8, 4, 0));
+    CU_ASSERT_EQUAL(store_sla_level(t, STORE_SLA_FIRST_RESPONSE,
+				    utc(2027, 3, 8, 3, 59)), -1);
+    CU_ASSERT_EQUAL(store_sla_level(t, STORE_SLA_FIRST_RESPONSE,
+				    utc(2027, 3, 8, 4, 0)), STORE_SLA_WARNING);
+    CU_ASSERT_EQUAL(store_sla_level(t, STORE_SLA_FIRST_RESPONSE,
+				    utc(2027, 3, 8, 16, 0)), STORE_SLA_ESCALATION);
+    store_ticket_free(&t);
+
+    /* A queue without an SLA: no deadline, not in the index. */
+    sla_msg(&tm, "c2@example.com", "Helpdesk", "helpdesk@example.org", t0, 0);
+    CU_ASSERT_EQUAL_FATAL(deliver1(s, &tm.m, &r), STORE_OK);
+    t = get_ticket(s, r.number);
+    CU_ASSERT_PTR_NULL(t->sla);
+    CU_ASSERT_EQUAL(t->first_response_due, 0);
+    CU_ASSERT_EQUAL(t->solution_due, 0);
+    CU_ASSERT_EQUAL(store_sla_next(t), 0);
+    store_ticket_free(&t);
+    store_close(&s);
+    mem_free(dir);
+}
+
+/* test_sla_sweep - warning and escalation once each, then an agent reply */
+
+static void test_sla_sweep(void)
+{
+    char   *dir = new_dir();
+    struct store *s = open_store(dir);
+    struct store_result r;
+    struct store_ticket *t;
+    struct tmsg tm;
+    size_t  n, i, n_esc;
+    unsigned fr_warn = STORE_SLA_BIT(STORE_SLA_FIRST_RESPONSE, STORE_SLA_WARNING);
+    unsigned fr_esc = STORE_SLA_BIT(STORE_SLA_FIRST_RESPONSE, STORE_SLA_ESCALATION);
+
+    sla_msg(&tm, "w1@example.com", "Sla", "sla@example.org",
+	    utc(2027, 3, 5, 16, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(deliver1(s, &tm.m, &r), STORE_OK);
+    CU_ASSERT_EQUAL(sweep(s, r.number, utc(2027, 3, 8, 3, 59), &n), 0);
+    CU_ASSERT_EQUAL(n, 0);
+    CU_ASSERT_EQUAL(sweep(s, r.number, utc(2027, 3, 8, 4, 0), &n), fr_warn);
+    CU_ASSERT_EQUAL(n, 1);
+    /* Once: the next sweeps at the same instant see nothing due. */
+    CU_ASSERT_EQUAL(sweep(s, r.number, utc(2027, 3, 8, 4, 1), &n), 0);
+    CU_ASSERT_EQUAL(n, 0);
+    t = get_ticket(s, r.number);
+    CU_ASSERT_EQUAL(t->escalated, 0);
+    CU_ASSERT_EQUAL(store_sla_next(t), utc(2027, 3, 8, 16, 0));
+    store_ticket_free(&t);
+    CU_ASSERT_EQUAL(sweep(s, r.number, utc(2027, 3, 8, 16, 5), &n), fr_esc);
+    CU_ASSERT_EQUAL(sweep(s, r.number, utc(2027, 3, 8, 16, 6), &n), 0);
+    t = get_ticket(s, r.number);
+    CU_ASSERT_EQUAL(t->escalated, 1);
+    CU_ASSERT_STRING_EQUAL(store_sla_escalation_kind(t), "first_response");
+    for (n_esc = 0, i = 0; i < t->n_history; i++)
+	if (strcmp(t->history[i].what, "escalation") == 0)
+	    n_esc++;
+    CU_ASSERT_EQUAL(n_esc, 2);
+    CU_ASSERT_STRING_EQUAL(t->history[t->n_history - 1].old_value,
+			   "first_response");
+    CU_ASSERT_STRING_EQUAL(t->history[t->n_history - 1].new_value, "escalation");
+    store_ticket_free(&t);
+
+    /* A note does not answer; a visible agent reply does. */
+    agent_reply(s, r.number, utc(2027, 3, 8, 17, 0), 0);
+    t = get_ticket(s, r.number);
+    CU_ASSERT_EQUAL(t->first_response_at, 0);
+    CU_ASSERT_EQUAL(t->escalated, 1);
+    store_ticket_free(&t);
+    agent_reply(s, r.number, utc(2027, 3, 8, 17, 30), 1);
+    t = get_ticket(s, r.number);
+    CU_ASSERT_EQUAL(t->first_response_at, utc(2027, 3, 8, 17, 30));
+    CU_ASSERT_EQUAL(t->first_response_due, 0);
+    CU_ASSERT_EQUAL(t->escalated, 0);
+    CU_ASSERT_PTR_NULL(store_sla_escalation_kind(t));
+    CU_ASSERT_EQUAL(store_sla_next(t), utc(2027, 3, 10, 4, 0));
+    store_ticket_free(&t);
+    CU_ASSERT_EQUAL(sweep(s, r.number, utc(2027, 3, 9, 0, 0), &n), 0);
+    CU_ASSERT_EQUAL(n, 0);
+    store_close(&s);
+    mem_free(dir);
+}
+
+/* test_sla_update - requester mail after the first response, reopen, close */
+
+static void test_sla_update(void)
+{
+    char   *dir = new_dir();
+    struct store *s = open_store(dir);
+    struct store_result r, r2;
+    struct store_ticket *t;
+    struct tmsg tm;
+    size_t  n;
+
+    sla_msg(&tm, "u1@example.com", "Sla", "sla@example.org",
+	    utc(2027, 3, 5, 16, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(deliver1(s, &tm.m, &r), STORE_OK);
+    /* Before the first response, a second mail sets no update deadline. */
+    sla_msg(&tm, "u2@example.com", "Sla", "sla@example.org",
+	    utc(2027, 3, 5, 17, 0), r.number);
+    CU_ASSERT_EQUAL_FATAL(deliver1(s, &tm.m, &r2), STORE_OK);
+    CU_ASSERT_EQUAL(r2.outcome, STORE_OUTCOME_FOLLOW_UP);
+    t = get_ticket(s, r.number);
+    CU_ASSERT_EQUAL(t->update_due, 0);
+    store_ticket_free(&t);
+    agent_reply(s, r.number, utc(2027, 3, 8, 9, 0), 1);
+    /* Tuesday 10:00: 2 working hours, warning at 1 hour. */
+    sla_msg(&tm, "u3@example.com", "Sla", "sla@example.org",
+	    utc(2027, 3, 9, 10, 0), r.number);
+    CU_ASSERT_EQUAL_FATAL(deliver1(s, &tm.m, &r2), STORE_OK);
+    t = get_ticket(s, r.number);
+    CU_ASSERT_EQUAL(t->update_due, utc(2027, 3, 9, 12, 0));
+    CU_ASSERT_EQUAL(t->update_warn, utc(2027, 3, 9, 11, 0));
+    CU_ASSERT_EQUAL(store_sla_next(t), utc(2027, 3, 9, 11, 0));
+    store_ticket_free(&t);
+    /* A later mail keeps the clock of the oldest unanswered one. */
+    sla_msg(&tm, "u4@example.com", "Sla", "sla@example.org",
+	    utc(2027, 3, 9, 10, 30), r.number);
+    CU_ASSERT_EQUAL_FATAL(deliver1(s, &tm.m, &r2), STORE_OK);
+    t = get_ticket(s, r.number);
+    CU_ASSERT_EQUAL(t->update_due, utc(2027, 3, 9, 12, 0));
+    store_ticket_free(&t);
+    CU_ASSERT_EQUAL(sweep(s, r.number, utc(2027, 3, 9, 12, 0), &n),
+		    STORE_SLA_BIT(STORE_SLA_UPDATE, STORE_SLA_WARNING)
+		    | STORE_SLA_BIT(STORE_SLA_UPDATE, STORE_SLA_ESCALATION));
+    t = get_ticket(s, r.number);
+    CU_ASSERT_STRING_EQUAL(store_sla_escalation_kind(t), "update");
+    store_ticket_free(&t);
+    agent_reply(s, r.number, utc(2027, 3, 9, 13, 0), 1);
+    t = get_ticket(s, r.number);
+    CU_ASSERT_EQUAL(t->update_due, 0);
+    CU_ASSERT_EQUAL(t->first_response_at, utc(2027, 3, 8, 9, 0));
+    CU_ASSERT_EQUAL(t->escalated, 0);
+    store_ticket_free(&t);
+
+    /* Closing clears every deadline and the index entry. */
+    set_state(s, r.number, "closed successful", utc(2027, 3, 9, 14, 0));
+    t = get_ticket(s, r.number);
+    CU_ASSERT_EQUAL(t->solution_due, 0);
+    CU_ASSERT_EQUAL(t->solution_warn, 0);
+    CU_ASSERT_EQUAL(store_sla_next(t), 0);
+    CU_ASSERT_STRING_EQUAL(t->history[t->n_history - 1].what, "state");
+    store_ticket_free(&t);
+    CU_ASSERT_EQUAL(sweep(s, r.number, utc(2030, 1, 1, 0, 0), &n), 0);
+    CU_ASSERT_EQUAL(n, 0);
+
+    /* A requester reopens it on Thursday 08:00: new solution deadline
+       from then (5 working days: next Thursday), and an update one. */
+    sla_msg(&tm, "u5@example.com", "Sla", "sla@example.org",
+	    utc(2027, 3, 11, 8, 0), r.number);
+    CU_ASSERT_EQUAL_FATAL(deliver1(s, &tm.m, &r2), STORE_OK);
+    CU_ASSERT_STRING_EQUAL(r2.number, r.number);
+    t = get_ticket(s, r.number);
+    CU_ASSERT_STRING_EQUAL(t->state, "open");
+    CU_ASSERT_EQUAL(t->solution_due, utc(2027, 3, 18, 8, 0));
+    CU_ASSERT_EQUAL(t->update_due, utc(2027, 3, 11, 10, 0));
+    CU_ASSERT_EQUAL(t->first_response_due, 0);
+    store_ticket_free(&t);
+    CU_ASSERT_EQUAL(sweep(s, r.number, utc(2027, 3, 11, 9, 0), &n),
+		    STORE_SLA_BIT(STORE_SLA_UPDATE, STORE_SLA_WARNING));
+    store_close(&s);
+    mem_free(dir);
+}
+
+/* test_sla_pending - pending stops update and solution (or not) */
+
+static void test_sla_pending(void)
+{
+    char   *dir = new_dir();
+    struct store *s = open_store(dir);
+    struct store_result r, r2;
+    struct store_ticket *t;
+    struct tmsg tm;
+    size_t  n;
+
+    sla_msg(&tm, "p1@example.com", "Sla", "sla@example.org",
+	    utc(2027, 3, 5, 16, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(deliver1(s, &tm.m, &r), STORE_OK);
+    agent_reply(s, r.number, utc(2027, 3, 8, 9, 0), 1);
+    /* Pending on Tuesday 12:00: 76 working hours of solution are left. */
+    set_state(s, r.number, "pending reminder", utc(2027, 3, 9, 12, 0));
+    t = get_ticket(s, r.number);
+    CU_ASSERT_EQUAL(t->sla_paused, utc(2027, 3, 9, 12, 0));
+    CU_ASSERT_EQUAL(t->solution_due, utc(2027, 3, 12, 16, 0));
+    CU_ASSERT_EQUAL(store_sla_level(t, STORE_SLA_SOLUTION,
+				    utc(2027, 3, 20, 0, 0)), -1);
+    CU_ASSERT_EQUAL(store_sla_next(t), 0);
+    store_ticket_free(&t);
+    CU_ASSERT_EQUAL(sweep(s, r.number, utc(2027, 3, 15, 11, 0), &n), 0);
+    CU_ASSERT_EQUAL(n, 0);
+    /* The requester writes on Monday 2027-03-15 12:00: open again, and
+       solution moves to Thursday 16:00 (76 hours from then). */
+    sla_msg(&tm, "p2@example.com", "Sla", "sla@example.org",
+	    utc(2027, 3, 15, 12, 0), r.number);
+    CU_ASSERT_EQUAL_FATAL(deliver1(s, &tm.m, &r2), STORE_OK);
+    t = get_ticket(s, r.number);
+    CU_ASSERT_STRING_EQUAL(t->state, "open");
+    CU_ASSERT_EQUAL(t->sla_paused, 0);
+    CU_ASSERT_EQUAL(t->solution_due, utc(2027, 3, 18, 16, 0));
+    /* The warning was Wednesday 04:00, 16 working hours after the pause. */
+    CU_ASSERT_EQUAL(t->solution_warn, utc(2027, 3, 16, 4, 0));
+    CU_ASSERT_EQUAL(t->update_due, utc(2027, 3, 15, 14, 0));
+    store_ticket_free(&t);
+
+    /* With pause_when_pending = no the clocks keep running. */
+    sla_msg(&tm, "p3@example.com", "SlaRun", "slarun@example.org",
+	    utc(2027, 3, 5, 16, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(deliver1(s, &tm.m, &r), STORE_OK);
+    set_state(s, r.number, "pending reminder", utc(2027, 3, 9, 12, 0));
+    t = get_ticket(s, r.number);
+    CU_ASSERT_STRING_EQUAL(t->sla, "goldrun");
+    CU_ASSERT_EQUAL(t->sla_paused, 0);
+    CU_ASSERT_EQUAL(store_sla_level(t, STORE_SLA_SOLUTION,
+				    utc(2027, 3, 12, 16, 0)), STORE_SLA_ESCALATION);
+    store_ticket_free(&t);
+    set_state(s, r.number, "open", utc(2027, 3, 10, 12, 0));
+    t = get_ticket(s, r.number);
+    CU_ASSERT_EQUAL(t->solution_due, utc(2027, 3, 12, 16, 0));
+    store_ticket_free(&t);
+    store_close(&s);
+    mem_free(dir);
+}
+
+/* set_pending - store_ticket_state_set with a pending time */
+
+static void set_pending(struct store *s, const char *number, const char *state,
+			        time_t until, time_t at)
+{
+    struct store_batch *b;
+
+    CU_ASSERT_EQUAL_FATAL(store_batch_begin(s, &b), STORE_OK);
+    CU_ASSERT_EQUAL(store_ticket_state_set(b, conf, "TEST", number, state,
+					   until, "alice", at), STORE_OK);
+    CU_ASSERT_EQUAL(store_batch_commit(&b), STORE_OK);
+}
+
+/* test_pending_time - reminder once, auto close, cleared when leaving */
+
+static void test_pending_time(void)
+{
+    char   *dir = new_dir();
+    struct store *s = open_store(dir);
+    struct store_result r, r2, r3;
+    struct store_ticket *t;
+    struct tmsg tm;
+    size_t  n;
+    time_t  until = utc(2027, 3, 10, 9, 0);
+
+    /* No SLA (queue Helpdesk): the pending time alone is indexed. */
+    sla_msg(&tm, "pt1@example.com", "Helpdesk", "helpdesk@example.org",
+	    utc(2027, 3, 5, 16, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(deliver1(s, &tm.m, &r), STORE_OK);
+    set_pending(s, r.number, "pending reminder", until, utc(2027, 3, 8, 9, 0));
+    t = get_ticket(s, r.number);
+    CU_ASSERT_EQUAL(t->pending_until, until);
+    CU_ASSERT_EQUAL(store_sla_next(t), until);
+    CU_ASSERT_STRING_EQUAL(t->history[t->n_history - 1].what, "pending");
+    CU_ASSERT_STRING_EQUAL(t->history[t->n_history - 1].new_value,
+			   "2027-03-10T09:00:00Z");
+    store_ticket_free(&t);
+    CU_ASSERT_EQUAL(sweep(s, r.number, until - 60, &n), 0);
+    CU_ASSERT_EQUAL(n, 0);
+    CU_ASSERT_EQUAL(sweep(s, r.number, until, &n), STORE_PENDING_REMINDED);
+    CU_ASSERT_EQUAL(sweep(s, r.number, until + 3600, &n), 0);
+    CU_ASSERT_EQUAL(n, 0);
+    t = get_ticket(s, r.number);
+    CU_ASSERT_STRING_EQUAL(t->state, "pending reminder");
+    CU_ASSERT_STRING_EQUAL(t->history[t->n_history - 1].what, "pending");
+    CU_ASSERT_STRING_EQUAL(t->history[t->n_history - 1].new_value, "reminder");
+    CU_ASSERT_EQUAL(store_sla_next(t), 0);
+    store_ticket_free(&t);
+    /* A new pending time reminds again. */
+    set_pending(s, r.number, "pending reminder", until + 86400, until + 7200);
+    CU_ASSERT_EQUAL(sweep(s, r.number, until + 86400, &n),
+		    STORE_PENDING_REMINDED);
+    /* A requester's mail makes it open: the pending time goes. */
+    sla_msg(&tm, "pt2@example.com", "Helpdesk", "helpdesk@example.org",
+	    until + 90000, r.number);
+    CU_ASSERT_EQUAL_FATAL(deliver1(s, &tm.m, &r2), STORE_OK);
+    t = get_ticket(s, r.number);
+    CU_ASSERT_STRING_EQUAL(t->state, "open");
+    CU_ASSERT_EQUAL(t->pending_until, 0);
+    store_ticket_free(&t);
+
+    /* pending auto close-: closed unsuccessful at its time, once. */
+    sla_msg(&tm, "pt3@example.com", "Sla", "sla@example.org",
+	    utc(2027, 3, 5, 16, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(deliver1(s, &tm.m, &r3), STORE_OK);
+    agent_reply(s, r3.number, utc(2027, 3, 8, 9, 0), 1);
+    set_pending(s, r3.number, "pending auto close-", until, utc(2027, 3, 8, 10, 0));
+    CU_ASSERT_EQUAL(sweep(s, r3.number, until - 1, &n), 0);
+    CU_ASSERT_EQUAL(sweep(s, r3.number, until, &n), STORE_PENDING_CLOSED);
+    t = get_ticket(s, r3.number);
+    CU_ASSERT_STRING_EQUAL(t->state, "closed unsuccessful");
+    CU_ASSERT_EQUAL(t->locked, 0);
+    CU_ASSERT_EQUAL(t->pending_until, 0);
+    CU_ASSERT_EQUAL(t->solution_due, 0);
+    CU_ASSERT_EQUAL(store_sla_next(t), 0);
+    CU_ASSERT_STRING_EQUAL(t->history[t->n_history - 1].what, "state");
+    CU_ASSERT_STRING_EQUAL(t->history[t->n_history - 1].who, "system");
+    CU_ASSERT_STRING_EQUAL(t->history[t->n_history - 1].old_value,
+			   "pending auto close-");
+    store_ticket_free(&t);
+    CU_ASSERT_EQUAL(sweep(s, r3.number, until + 86400 * 30, &n), 0);
+    CU_ASSERT_EQUAL(n, 0);
+    {
+	struct store_filter f = {0};
+
+	f.queue = "Sla";
+	f.state = "closed unsuccessful";
+	CU_ASSERT_EQUAL(count_list(s, &f), 1);
+    }
+    /* pending auto close+ gives closed successful. */
+    set_state(s, r3.number, "open", until + 60);
+    set_pending(s, r3.number, "pending auto close+", until + 120, until + 60);
+    CU_ASSERT_EQUAL(sweep(s, r3.number, until + 120, &n), STORE_PENDING_CLOSED);
+    t = get_ticket(s, r3.number);
+    CU_ASSERT_STRING_EQUAL(t->state, "closed successful");
+    store_ticket_free(&t);
+    store_close(&s);
+    mem_free(dir);
+}
+
+/* test_sla_old_record - a version 1 ticket record still decodes */
+
+static void test_sla_old_record(void)
+{
+    struct store_ticket_rec rec, out;
+    struct buf *b = buf_create(0, 0);
+    unsigned char *v1;
+    size_t  len;
+
+    memset(&rec, 0, sizeof(rec));
+    strcpy(rec.t.number, "2024102410000015");
+    rec.t.title = rec.t.queue = rec.t.type = "x";
+    rec.t.state = "open";
+    rec.t.customer = "c@example.com";
+    rec.t.priority = 3;
+    store_codec_ticket_encode(b, &rec);
+    /* Version 1 is version 2 without the SLA fields (string, 8 times,
+       u32, pending time). */
+    len = buf_len(b) - (4 + 8 * 8 + 4 + 8);
+    v1 = mem_memdup(buf_data(b), len);
+    v1[0] = 1;
+    CU_ASSERT_EQUAL_FATAL(store_codec_ticket_decode(v1, len, "1", &out), STORE_OK);
+    CU_ASSERT_STRING_EQUAL(out.t.state, "open");
+    CU_ASSERT_PTR_NULL(out.t.sla);
+    CU_ASSERT_EQUAL(out.t.solution_due, 0);
+    CU_ASSERT_EQUAL(out.indexed, 0);
+    store_ticket_fields_free(&out.t);
+    mem_free(v1);
+    /* With SLA fields, they round-trip. */
+    rec.t.sla = "gold";
+    rec.t.solution_due = 1800000000;
+    rec.t.sla_notified = 5;
+    rec.t.pending_until = 1800000060;
+    store_codec_ticket_encode(b, &rec);
+    CU_ASSERT_EQUAL(store_codec_ticket_decode(buf_data(b), buf_len(b), "1", &out),
+		    STORE_OK);
+    CU_ASSERT_STRING_EQUAL(out.t.sla, "gold");
+    CU_ASSERT_EQUAL(out.t.solution_due, 1800000000);
+    CU_ASSERT_EQUAL(out.t.sla_notified, 5);
+    CU_ASSERT_EQUAL(out.t.pending_until, 1800000060);
+    store_ticket_fields_free(&out.t);
+    buf_destroy(&b);
 }
 
 /*
@@ -2238,7 +2725,36 @@ static int suite_init(void)
 	"[queue Fresh]\n"
 	"addresses = fresh@example.org\n"
 	"group = helpdesk\n"
-	"follow_up_closed = new\n";
+	"follow_up_closed = new\n"
+	"\n"
+	"[calendar week]\n"
+	"timezone = UTC\n"
+	"hours = mon-fri 00:00-24:00\n"
+	"\n"
+	"[sla gold]\n"
+	"calendar = week\n"
+	"first_response = 24h\n"
+	"update = 2h\n"
+	"solution = 5d\n"
+	"warn_at = 50\n"
+	"\n"
+	"[sla goldrun]\n"
+	"calendar = week\n"
+	"first_response = 24h\n"
+	"update = 2h\n"
+	"solution = 5d\n"
+	"warn_at = 50\n"
+	"pause_when_pending = no\n"
+	"\n"
+	"[queue Sla]\n"
+	"addresses = sla@example.org\n"
+	"group = helpdesk\n"
+	"sla = gold\n"
+	"\n"
+	"[queue SlaRun]\n"
+	"addresses = slarun@example.org\n"
+	"group = helpdesk\n"
+	"sla = goldrun\n";
     char   *path, *errors = 0;
     FILE   *fp;
 
@@ -2302,6 +2818,12 @@ int     main(void)
     CU_add_test(suite, "outbox keeps the newest sent rows", test_outbox_trim);
     CU_add_test(suite, "outbox after kill -9", test_outbox_crash);
     CU_add_test(suite, "schema upgrade 1 to 2", test_schema_1_2);
+    CU_add_test(suite, "SLA deadlines at creation", test_sla_created);
+    CU_add_test(suite, "SLA warning and escalation once", test_sla_sweep);
+    CU_add_test(suite, "SLA update, close and reopen", test_sla_update);
+    CU_add_test(suite, "SLA pending pause", test_sla_pending);
+    CU_add_test(suite, "pending reminder and auto close", test_pending_time);
+    CU_add_test(suite, "SLA fields in old and new records", test_sla_old_record);
     CU_add_test(suite, "throughput (printed)", test_bench);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     rc = CU_basic_run_tests();
