@@ -33,7 +33,11 @@
 /*	raw NUMBER [ARTICLE] (the message as received, byte for byte);
 /*	outbox [--all] [--json] (pending and failed outbound mail, sent
 /*	mail too with --all); outbox retry ID (make a pending or failed
-/*	mail due now).
+/*	mail due now); escalations [--at TIME] [--json] (the tickets with
+/*	a warning point or deadline passed at TIME, an RFC 3339 instant or
+/*	"YYYY-MM-DD HH:MM" local time, default now; one line per deadline
+/*	kind reached, then a count; JSON: an array of tickets with
+/*	escalated, escalation, the three deadlines and the level of each).
 /*	A value option takes its value as the next argument or after
 /*	"=" (--queue=Helpdesk). "--owner none" selects unowned tickets.
 /*	"maintenance" without an argument reports the current setting.
@@ -59,6 +63,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <store.h>
 
@@ -66,10 +71,11 @@
 
 enum verb {
     VERB_SHOW, VERB_LIST, VERB_STATUS, VERB_MAINTENANCE, VERB_RAW, VERB_OUTBOX,
+    VERB_ESCALATIONS,
 };
 
 static const char *verb_names[] = {
-    "show", "list", "status", "maintenance", "raw", "outbox",
+    "show", "list", "status", "maintenance", "raw", "outbox", "escalations",
 };
 
 struct request {
@@ -83,6 +89,7 @@ struct request {
     int     all;			/* outbox --all */
     int     retry;			/* outbox retry ID */
     uint64_t outbox_id;
+    time_t  at;				/* escalations --at; 0: now */
 };
 
 /* usage - one diagnostic line, with the offending word sanitised */
@@ -212,6 +219,92 @@ static int parse_list_option(struct request *req, int argc, char **argv,
     return (UTIL_EX_OK);
 }
 
+/* two - two decimal digits at s; -1 if not digits */
+
+static int two(const char *s)
+{
+    if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9')
+	return (-1);
+    return ((s[0] - '0') * 10 + s[1] - '0');
+}
+
+/*
+ * parse_time - "YYYY-MM-DDTHH:MM[:SS](Z|+HH:MM|-HH:MM)" (RFC 3339,
+ * fractions not allowed) or "YYYY-MM-DD HH:MM" local time. 0 ok, -1 bad.
+ */
+
+static int parse_time(const char *s, time_t *t_r)
+{
+    struct tm tm;
+    int     y, mo, d, h, mi, sec = 0, off = 0, oh, om;
+    const char *p;
+    time_t  t;
+
+    if (strlen(s) < 16 || strspn(s, "0123456789") != 4
+	|| (y = two(s) * 100 + two(s + 2)) < 1900 || s[4] != '-'
+	|| s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ')
+	|| s[13] != ':' || (mo = two(s + 5)) < 1 || mo > 12
+	|| (d = two(s + 8)) < 1 || d > 31 || (h = two(s + 11)) < 0 || h > 23
+	|| (mi = two(s + 14)) < 0 || mi > 59)
+	return (-1);
+    p = s + 16;
+    if (*p == ':') {
+	if ((sec = two(p + 1)) < 0 || sec > 60)
+	    return (-1);
+	p += 3;
+    }
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    if (s[10] == ' ' && *p == 0) {		/* local time */
+	tm.tm_isdst = -1;
+	if ((t = mktime(&tm)) == (time_t) -1)
+	    return (-1);
+	*t_r = t;
+	return (0);
+    }
+    if (s[10] == ' ')
+	return (-1);
+    if (*p == '+' || *p == '-') {
+	if ((oh = two(p + 1)) < 0 || oh > 23 || p[3] != ':'
+	    || (om = two(p + 4)) < 0 || om > 59 || p[6] != 0)
+	    return (-1);
+	off = (oh * 60 + om) * 60 * (*p == '-' ? -1 : 1);
+    } else if ((*p != 'Z' && *p != 'z') || p[1] != 0) {
+	return (-1);
+    }
+    *t_r = timegm(&tm) - off;
+    return (0);
+}
+
+/* parse_escalations - an argument of escalations: [--at TIME] [--json] */
+
+static int parse_escalations(struct request *req, int argc, char **argv,
+			             int *ip, struct buf *err)
+{
+    const char *arg = argv[*ip];
+    const char *value = 0;
+    int     missing = 0;
+
+    if (strcmp(arg, "--json") == 0) {
+	req->json = 1;
+    } else if (option_value(argc, argv, ip, "--at", &value, &missing)) {
+	if (missing)
+	    return (usage(err, "escalations", "missing value after", arg));
+	if (parse_time(value, &req->at) < 0 || req->at <= 0)
+	    return (usage(err, "escalations", "--at needs an RFC 3339 time or "
+			  "\"YYYY-MM-DD HH:MM\", not", value));
+    } else {
+	return (usage(err, "escalations", arg[0] == '-' ? "unknown option" :
+		      "unexpected argument", arg));
+    }
+    return (UTIL_EX_OK);
+}
+
 /* parse_outbox - an argument of outbox: [--all] [--json] | retry ID */
 
 static int parse_outbox(struct request *req, const char *arg, struct buf *err)
@@ -298,6 +391,8 @@ static int parse_request(int argc, char **argv, struct request *req,
 	    status = parse_list_option(req, argc, argv, &i, err);
 	else if (req->verb == VERB_OUTBOX)
 	    status = parse_outbox(req, argv[i], err);
+	else if (req->verb == VERB_ESCALATIONS)
+	    status = parse_escalations(req, argc, argv, &i, err);
 	else
 	    status = parse_other(req, argv[i], err);
 	if (status != UTIL_EX_OK)
@@ -485,6 +580,124 @@ static int do_outbox(struct store *store, const struct request *req,
     return (UTIL_EX_OK);
 }
 
+/*
+ * escalations: every ticket with a warning or deadline passed at the
+ * instant (what-if), with its deadlines.
+ */
+
+static const char *const level_names[] = {"warning", "escalation"};
+
+/* due_text - RFC 3339 or "-" */
+
+static const char *due_text(time_t t, char buf[32])
+{
+    if (t == 0)
+	return ("-");
+    time_rfc3339(t, buf);
+    return (buf);
+}
+
+/* json_due - ,"key":time|null */
+
+static void json_due(struct buf *out, const char *key, time_t t)
+{
+    char    when[32];
+
+    if (t == 0) {
+	buf_printf(out, ",\"%s\":null", key);
+	return;
+    }
+    time_rfc3339(t, when);
+    buf_printf(out, ",\"%s\":\"%s\"", key, when);
+}
+
+/* escalation_entry - one ticket of escalations, if anything passed */
+
+static int escalation_entry(struct buf *text, const struct store_ticket *t,
+			            time_t at, int json, size_t n)
+{
+    int     level[STORE_SLA_KINDS], any = 0, esc = -1, k;
+    char    b1[32], b2[32];
+    time_t  due, warn;
+
+    for (k = 0; k < STORE_SLA_KINDS; k++) {
+	level[k] = store_sla_level(t, k, at);
+	if (level[k] >= 0)
+	    any = 1;
+	if (level[k] == STORE_SLA_ESCALATION && esc < 0)
+	    esc = k;
+    }
+    if (!any)
+	return (0);
+    if (json) {
+	buf_append_str(text, n ? ",\n{\"number\":" : "[\n{\"number\":");
+	str_json_escape(text, t->number);
+	buf_append_str(text, ",\"queue\":");
+	str_json_escape(text, t->queue ? t->queue : "");
+	buf_append_str(text, ",\"title\":");
+	str_json_escape(text, t->title ? t->title : "");
+	buf_printf(text, ",\"escalated\":%s", esc >= 0 ? "true" : "false");
+	if (esc >= 0)
+	    buf_printf(text, ",\"escalation\":\"%s\"", store_sla_kind_name(esc));
+	else
+	    buf_append_str(text, ",\"escalation\":null");
+	json_due(text, "first_response_due", t->first_response_due);
+	json_due(text, "update_due", t->update_due);
+	json_due(text, "solution_due", t->solution_due);
+	buf_append_str(text, ",\"levels\":{");
+	for (k = 0; k < STORE_SLA_KINDS; k++) {
+	    buf_printf(text, "%s\"%s\":", k ? "," : "", store_sla_kind_name(k));
+	    if (level[k] < 0)
+		buf_append_str(text, "null");
+	    else
+		buf_printf(text, "\"%s\"", level_names[level[k]]);
+	}
+	buf_append_str(text, "}}");
+	return (1);
+    }
+    for (k = 0; k < STORE_SLA_KINDS; k++) {
+	if (level[k] < 0)
+	    continue;
+	store_sla_due(t, k, &due, &warn);
+	buf_printf(text, "%-20s %-15s %-11s due %s  warn %s  ", t->number,
+		   store_sla_kind_name(k), level_names[level[k]],
+		   due_text(due, b1), due_text(warn, b2));
+	ctl_text_put(text, t->queue ? t->queue : "", 0);
+	buf_append_str(text, "  ");
+	ctl_text_put(text, t->title ? t->title : "", 0);
+	buf_append_char(text, '\n');
+    }
+    return (1);
+}
+
+/* do_escalations - the escalations verb */
+
+static int do_escalations(struct store *store, const struct request *req,
+			          struct buf *text, struct buf *err)
+{
+    struct store_filter filter;
+    struct store_ticket *tickets = 0;
+    time_t  at = req->at ? req->at : time((time_t *) 0);
+    char    when[32];
+    size_t  n = 0, shown = 0;
+    int     rc;
+
+    memset(&filter, 0, sizeof(filter));
+    if ((rc = store_list(store, &filter, &tickets, &n)) != STORE_OK)
+	return (store_failed(err, "escalations", rc));
+    for (size_t i = 0; i < n; i++)
+	shown += escalation_entry(text, tickets + i, at, req->json, shown);
+    if (req->json) {
+	buf_append_str(text, shown ? "\n]\n" : "[]\n");
+    } else {
+	time_rfc3339(at, when);
+	buf_printf(text, "%zu ticket%s with a warning or deadline passed at %s\n",
+		   shown, shown == 1 ? "" : "s", when);
+    }
+    store_ticket_list_free(&tickets, n);
+    return (UTIL_EX_OK);
+}
+
 /* ctl_run - run one verb against an open store */
 
 int     ctl_run(struct store *store, const struct conf *conf, int argc,
@@ -521,6 +734,9 @@ int     ctl_run(struct store *store, const struct conf *conf, int argc,
 	break;
     case VERB_OUTBOX:
 	status = do_outbox(store, &req, text, err);
+	break;
+    case VERB_ESCALATIONS:
+	status = do_escalations(store, &req, text, err);
 	break;
     }
     if (buf_append(out, buf_data(text), buf_len(text)) < 0) {

@@ -151,6 +151,43 @@ static void render_history(struct buf *out, const struct store_history *h)
     buf_append_char(out, '\n');
 }
 
+/* field_due - a deadline line: its time, or "-" */
+
+static void field_due(struct buf *out, const char *label, time_t t)
+{
+    if (t)
+	field_time(out, label, t);
+    else
+	field(out, label, "-");
+}
+
+/* render_sla - the SLA lines of show (only when the ticket has one) */
+
+static void render_sla(struct buf *out, const struct store_ticket *t)
+{
+    const char *kind = store_sla_escalation_kind(t);
+
+    if (kind)
+	field(out, "Escalation:", kind);
+    if (t->sla == 0)
+	return;
+    field(out, "SLA:", t->sla);
+    field_due(out, "First response due:", t->first_response_due);
+    field_due(out, "First response at:", t->first_response_at);
+    field_due(out, "Update due:", t->update_due);
+    field_due(out, "Solution due:", t->solution_due);
+    if (t->sla_paused)
+	field_time(out, "SLA paused since:", t->sla_paused);
+}
+
+/* render_pending - the pending time of show, when there is one */
+
+static void render_pending(struct buf *out, const struct store_ticket *t)
+{
+    if (t->pending_until)
+	field_time(out, "Pending until:", t->pending_until);
+}
+
 /* ctl_render_show - the text form of one ticket */
 
 void    ctl_render_show(struct buf *out, const struct store_ticket *t)
@@ -167,6 +204,8 @@ void    ctl_render_show(struct buf *out, const struct store_ticket *t)
     field_time(out, "Created:", t->created);
     field_time(out, "Changed:", t->changed);
     field(out, "Escalated:", t->escalated ? "yes" : "no");
+    render_pending(out, t);
+    render_sla(out, t);
     if (t->merged_into)
 	field(out, "Merged into:", t->merged_into);
     buf_printf(out, "%-11s %zu\n", "Articles:", t->n_articles);
@@ -201,6 +240,16 @@ static void json_key_time(struct buf *out, const char *key, time_t t)
 static void json_key_bool(struct buf *out, const char *key, int value)
 {
     buf_printf(out, ",\"%s\":%s", key, value ? "true" : "false");
+}
+
+/* json_key_due - ,"key":"RFC 3339 time" or ,"key":null for 0 */
+
+static void json_key_due(struct buf *out, const char *key, time_t t)
+{
+    if (t == 0)
+	buf_printf(out, ",\"%s\":null", key);
+    else
+	json_key_time(out, key, t);
 }
 
 /* json_article - one element of "articles" */
@@ -264,6 +313,14 @@ static void json_ticket(struct buf *out, const struct store_ticket *t,
     json_key_time(out, "created", t->created);
     json_key_time(out, "changed", t->changed);
     json_key_bool(out, "escalated", t->escalated);
+    json_key_str(out, "escalation", store_sla_escalation_kind(t), 1);
+    json_key_str(out, "sla", t->sla, 1);
+    json_key_due(out, "first_response_due", t->first_response_due);
+    json_key_due(out, "first_response_at", t->first_response_at);
+    json_key_due(out, "update_due", t->update_due);
+    json_key_due(out, "solution_due", t->solution_due);
+    json_key_bool(out, "sla_paused", t->sla_paused != 0);
+    json_key_due(out, "pending_until", t->pending_until);
     json_key_str(out, "merged_into", t->merged_into, 1);
     buf_printf(out, ",\"article_count\":%" PRIu32, t->n_articles_total);
     if (details) {
@@ -314,23 +371,48 @@ void    ctl_render_list_json(struct buf *out, const struct store_ticket *t,
  * columns are separated by two spaces; TITLE is last and not padded.
  */
 enum {
-    COL_NUMBER, COL_CREATED, COL_STATE, COL_PRIO, COL_QUEUE, COL_OWNER,
-    COL_CUSTOMER, COL_TITLE, COL_COUNT
+    COL_NUMBER, COL_CREATED, COL_STATE, COL_PRIO, COL_DUE, COL_QUEUE,
+    COL_OWNER, COL_CUSTOMER, COL_TITLE, COL_COUNT
 };
 
 static const char *col_names[COL_COUNT] = {
-    "NUMBER", "CREATED", "STATE", "PRIO", "QUEUE", "OWNER", "CUSTOMER", "TITLE",
+    "NUMBER", "CREATED", "STATE", "PRIO", "DUE", "QUEUE", "OWNER", "CUSTOMER",
+    "TITLE",
 };
 
 static const size_t col_max[COL_COUNT] = {
-    32, 20, WIDTH_STATE, 4, WIDTH_QUEUE, WIDTH_OWNER, WIDTH_CUSTOMER,
+    32, 20, WIDTH_STATE, 4, 21, WIDTH_QUEUE, WIDTH_OWNER, WIDTH_CUSTOMER,
     CTL_TITLE_WIDTH,
 };
+
+/* due_cell - the earliest running SLA deadline, "!" appended when the
+   ticket is escalated; "-" when none */
+
+static const char *due_cell(const struct store_ticket *t, char due[40])
+{
+    time_t  next = 0, d, w;
+
+    for (int k = 0; k < STORE_SLA_KINDS; k++) {
+	store_sla_due(t, k, &d, &w);
+	if (d == 0 || (t->sla_paused && k != STORE_SLA_FIRST_RESPONSE))
+	    continue;
+	if (next == 0 || d < next)
+	    next = d;
+    }
+    if (next == 0) {
+	snprintf(due, 40, "%s", t->escalated ? "!" : "-");
+	return (due);
+    }
+    time_rfc3339(next, due);
+    if (t->escalated)
+	strcat(due, "!");
+    return (due);
+}
 
 /* cells - the text of each column of one ticket; created/prio use scratch */
 
 static void cells(const struct store_ticket *t, const char *cell[COL_COUNT],
-		          char created[32], char prio[16])
+		          char created[32], char prio[16], char due[40])
 {
     time_rfc3339(t->created, created);
     snprintf(prio, 16, "%d", t->priority);
@@ -338,6 +420,7 @@ static void cells(const struct store_ticket *t, const char *cell[COL_COUNT],
     cell[COL_CREATED] = created;
     cell[COL_STATE] = t->state;
     cell[COL_PRIO] = prio;
+    cell[COL_DUE] = due_cell(t, due);
     cell[COL_QUEUE] = t->queue;
     cell[COL_OWNER] = t->owner ? t->owner : "-";
     cell[COL_CUSTOMER] = t->customer;
@@ -365,11 +448,12 @@ void    ctl_render_list(struct buf *out, const struct store_ticket *t, size_t n)
     const char *cell[COL_COUNT];
     char    created[32];
     char    prio[16];
+    char    due[40];
 
     for (int c = 0; c < COL_COUNT; c++)
 	width[c] = strlen(col_names[c]);
     for (size_t i = 0; i < n; i++) {
-	cells(t + i, cell, created, prio);
+	cells(t + i, cell, created, prio, due);
 	for (int c = 0; c < COL_COUNT; c++) {
 	    size_t  w = ctl_text_width(cell[c]);
 
@@ -381,7 +465,7 @@ void    ctl_render_list(struct buf *out, const struct store_ticket *t, size_t n)
     }
     row(out, col_names, width);
     for (size_t i = 0; i < n; i++) {
-	cells(t + i, cell, created, prio);
+	cells(t + i, cell, created, prio, due);
 	row(out, cell, width);
     }
     buf_printf(out, "%zu ticket%s\n", n, n == 1 ? "" : "s");

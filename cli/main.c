@@ -46,6 +46,7 @@ static const char usage_text[] =
 "  raw NUMBER [ARTICLE]                 an article's message as received (default 1)\n"
 "  outbox [--all] [--json]              pending and failed outbound mail (--all: sent too)\n"
 "  outbox retry ID                      send a pending or failed mail now\n"
+"  escalations [--at TIME] [--json]     tickets past an SLA warning or deadline at TIME\n"
 "exit: 0 ok, 1 no such ticket or mail, 64 usage, 69 store unavailable, 78 bad config\n";
 
 /* fail - one line on stderr, return status */

@@ -125,6 +125,21 @@ static const char conf_template[] =
 "group = network\n"
 "default_type = Problem\n"
 "\n"
+"[calendar always]\n"
+"timezone = UTC\n"
+"hours = mon-sun 00:00-24:00\n"
+"\n"
+"[sla fast]\n"
+"calendar = always\n"
+"first_response = 30m\n"
+"solution = 5d\n"
+"warn_at = 50\n"
+"\n"
+"[queue Sla]\n"
+"addresses = sla@example.org\n"
+"group = helpdesk\n"
+"sla = fast\n"
+"\n"
 "[agent alice]\n"
 "name = Alice Martin\n"
 "email = alice@example.org\n"
@@ -413,6 +428,95 @@ static void test_show_not_found(void)
     CU_ASSERT_EQUAL(buf_len(out), 0);
     CU_ASSERT_EQUAL(RUN("show", "99999999999", "--json"), 1);
     CU_ASSERT_EQUAL(buf_len(out), 0);
+}
+
+/* test_escalations - deadlines in show, and escalations --at (runs last:
+   it adds a ticket) */
+
+static void test_escalations(void)
+{
+    char    num[32], at[32], fr_due[32], local[32], expr[1024];
+    time_t  t0 = time(0);
+    struct tm tm;
+
+    CU_ASSERT_EQUAL_FATAL(deliver("Sla", "sla@example.org", "zoe@example.org",
+				  "Printer", "It is broken.\n", "s1@example.org",
+				  0, 0, 0, num), 0);
+    /* show: the deadlines; a ticket without SLA has nulls. */
+    CU_ASSERT_EQUAL(RUN("show", num, "--json"), 0);
+    time_rfc3339(t0 + 30 * 60, fr_due);
+    time_rfc3339(t0 + 30 * 60 + 1, at);	/* the second may have turned */
+    snprintf(expr, sizeof(expr), "d['sla'] == 'fast' and d['first_response_due']"
+	     " in ('%s', '%s') and d['update_due'] is None"
+	     " and d['solution_due'].endswith('Z') and d['escalated'] is False"
+	     " and d['escalation'] is None", fr_due, at);
+    CU_ASSERT(json_check(buf_data(out), expr));
+    CU_ASSERT_EQUAL(RUN("show", num), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf_data(out), "SLA:        fast\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf_data(out), "First response due: "));
+    CU_ASSERT_EQUAL(RUN("show", num_b, "--json"), 0);
+    CU_ASSERT(json_check(buf_data(out), "d['first_response_due'] is None and "
+			 "d['solution_due'] is None and d['sla'] is None and "
+			 "d['pending_until'] is None and d['sla_paused'] is False"));
+    CU_ASSERT_EQUAL(RUN("list", "--json"), 0);
+    CU_ASSERT(json_check(buf_data(out), "all('solution_due' in t for t in d)"));
+    /* list text: DUE is the first response deadline of the SLA ticket. */
+    CU_ASSERT_EQUAL(RUN("list", "--queue", "Sla"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf_data(out), "  DUE  "));
+    CU_ASSERT(strstr(buf_data(out), fr_due) || strstr(buf_data(out), at));
+
+    /* Now: nothing passed yet. */
+    CU_ASSERT_EQUAL(RUN("escalations", "--json"), 0);
+    CU_ASSERT_STRING_EQUAL(buf_data(out), "[]\n");
+    /* After the warning point (15 minutes), before the deadline. */
+    time_rfc3339(t0 + 20 * 60, at);
+    CU_ASSERT_EQUAL(RUN("escalations", "--at", at, "--json"), 0);
+    snprintf(expr, sizeof(expr), "len(d) == 1 and d[0]['number'] == '%s' and "
+	     "d[0]['escalated'] is False and d[0]['escalation'] is None and "
+	     "d[0]['levels'] == {'first_response': 'warning', 'update': None, "
+	     "'solution': None}", num);
+    CU_ASSERT(json_check(buf_data(out), expr));
+    CU_ASSERT_EQUAL(RUN("escalations", "--at", at), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf_data(out), "first_response  warning"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf_data(out), "\n1 ticket with a warning"));
+    /* After the deadline, given as local "YYYY-MM-DD HH:MM". */
+    localtime_r(&(time_t) {t0 + 40 * 60}, &tm);
+    strftime(local, sizeof(local), "%Y-%m-%d %H:%M", &tm);
+    CU_ASSERT_EQUAL(RUN("escalations", "--json", "--at", local), 0);
+    snprintf(expr, sizeof(expr), "len(d) == 1 and d[0]['number'] == '%s' and "
+	     "d[0]['escalated'] is True and d[0]['escalation'] == "
+	     "'first_response' and d[0]['first_response_due'] is not None", num);
+    CU_ASSERT(json_check(buf_data(out), expr));
+    /* An offset is honoured: the same instant written at +02:00. */
+    CU_ASSERT_EQUAL(RUN("escalations", "--at", "2000-01-01T02:00:00+02:00"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf_data(out),
+				  "0 tickets with a warning or deadline passed at "
+				  "2000-01-01T00:00:00Z\n"));
+    /* Bad times are usage errors. */
+    CU_ASSERT_EQUAL(RUN("escalations", "--at", "tomorrow"), UTIL_EX_USAGE);
+    CU_ASSERT(one_line(err));
+    CU_ASSERT_EQUAL(RUN("escalations", "--at", "2027-13-01T00:00:00Z"),
+		    UTIL_EX_USAGE);
+    CU_ASSERT_EQUAL(RUN("escalations", "--at"), UTIL_EX_USAGE);
+    CU_ASSERT_EQUAL(RUN("escalations", "extra"), UTIL_EX_USAGE);
+
+    /* Pending with a time: shown; the solution clock is paused. */
+    {
+	struct store_batch *b;
+
+	CU_ASSERT_EQUAL_FATAL(store_batch_begin(store, &b), STORE_OK);
+	CU_ASSERT_EQUAL(store_ticket_state_set(b, conf, "TEST", num,
+					       "pending reminder", 1830000000,
+					       "alice", t0 + 60), STORE_OK);
+	CU_ASSERT_EQUAL(store_batch_commit(&b), STORE_OK);
+    }
+    CU_ASSERT_EQUAL(RUN("show", num, "--json"), 0);
+    CU_ASSERT(json_check(buf_data(out), "d['pending_until'] == "
+			 "'2027-12-28T13:20:00Z' and d['sla_paused'] is True"));
+    CU_ASSERT_EQUAL(RUN("show", num), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf_data(out),
+				  "Pending until: 2027-12-28T13:20:00Z\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf_data(out), "SLA paused since: "));
 }
 
 /* count_rows - data rows of a list table (lines minus header and count) */
@@ -1370,6 +1474,7 @@ int     main(void)
     CU_add_test(s, "postdeskctl check-config", test_binary_check_config);
     CU_add_test(s, "postdeskctl usage", test_binary_usage);
     CU_add_test(s, "postdeskctl daemon and no daemon", test_binary_store_paths);
+    CU_add_test(s, "escalations and deadlines", test_escalations);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     rc = CU_basic_run_tests();
     bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
