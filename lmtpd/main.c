@@ -68,6 +68,7 @@ static struct conf *conf_current;
 static struct notify *notify_current;	/* templates and key of conf_current */
 static const char *conf_file = CONF_DEFAULT_PATH;
 static struct notify_sender *sender;	/* the outbox sender thread */
+static struct notify_sweeper *sweeper;	/* SLA warnings and escalations */
 
 /* wake_sender - outbound mail may be due now (retry, reload) */
 
@@ -241,6 +242,7 @@ int     main(int argc, char **argv)
     if ((conf_current = conf_load(conf_file, &errors)) == 0) {
 	fprintf(stderr, "%s", errors);
 	fprintf(stderr, "postdesk-lmtpd: bad configuration %s\n", conf_file);
+	mem_free(errors);
 	return (UTIL_EX_CONFIG);
     }
     log_open("postdesk-lmtpd", 1);
@@ -289,6 +291,12 @@ int     main(int argc, char **argv)
     dc.snapshot_get = snapshot_get;
     dc.after_control = wake_sender;
     sender = notify_sender_start(store, conf_get);
+    if (conf_test_clock(conf_current))
+	log_warn("test_clock: the SLA clock starts at %lld (tests only)",
+		 (long long) conf_test_clock(conf_current));
+    sweeper = notify_sweeper_start(store, snapshot_get, conf_test_clock(conf_current)
+				   ? (time_t) conf_test_clock(conf_current) - time(0) : 0,
+				   wake_sender);
     dc.writer = writer_create(store, sender);
     control = mem_printf("%s/%s", conf_state_dir(conf_current), CTL_SOCKET_NAME);
     srv = server_create(listen_fd, control, &dc, &limits);
@@ -300,6 +308,7 @@ int     main(int argc, char **argv)
 
     server_destroy(&srv);
     writer_destroy(&dc.writer);
+    notify_sweeper_stop(&sweeper);
     notify_sender_stop(&sender);
     store_close(&store);
     mem_free(control);

@@ -147,4 +147,31 @@ extern void notify_sender_wake(struct notify_sender *);
 /* notify_sender_stop - finish the SMTP session in progress, stop. */
 extern void notify_sender_stop(struct notify_sender **senderp);
 
+/*
+ * The escalation sweeper (notify/sweeper.c). notify_sweep() is one pass
+ * at instant now: each ticket of the store's escalation index that is
+ * due gets, in one batch, its warning and escalation records
+ * (store_escalation_mark()) and one NOTIFY_ESCALATION notification per
+ * newly passed kind and level (detail "first_response warning", ...);
+ * a pending reminder whose time came gets one NOTIFY_PENDING, a pending
+ * auto close state is closed.
+ * Unless its SLA says notify_outside_hours = yes, a ticket is left for
+ * a later pass while now is outside its calendar's working time.
+ * Returns the number of notifications written, or -1 after a store
+ * error (logged).
+ */
+extern int notify_sweep(struct store *, const struct conf *,
+			        const struct notify *, time_t now);
+
+struct notify_sweeper;
+
+/* notify_sweeper_start - a thread that sweeps at start and then every
+   NOTIFY_SWEEP_SECONDS; the clock is time(0) + offset (the test clock);
+   after() (may be NULL) is called when notifications were written. */
+#define NOTIFY_SWEEP_SECONDS	60
+extern struct notify_sweeper *notify_sweeper_start(struct store *,
+			          void (*snapshot_get) (struct conf **, struct notify **),
+				          time_t offset, void (*after) (void));
+extern void notify_sweeper_stop(struct notify_sweeper **sweeperp);
+
 #endif
