@@ -1034,8 +1034,15 @@ int     notify_ingest(const struct notify *n, struct store_batch *batch,
     if (res->outcome != STORE_OUTCOME_NEW_TICKET
 	&& res->outcome != STORE_OUTCOME_FOLLOW_UP)
 	return (STORE_OK);
-    if ((rc = store_batch_ticket_get(batch, res->number, &t)) != STORE_OK)
-	return (rc == STORE_RETRY ? rc : STORE_TEMP);
+    /* Only the first article (the requester's name) and the new one: a
+       follow-up must not read a long ticket's whole history. */
+    {
+	uint32_t want[2] = {1, res->article};
+
+	if ((rc = store_batch_ticket_get_articles(batch, res->number, want, 2,
+						  &t)) != STORE_OK)
+	    return (rc == STORE_RETRY ? rc : STORE_TEMP);
+    }
     memset(&ev, 0, sizeof(ev));
     ev.type = res->outcome == STORE_OUTCOME_NEW_TICKET ? NOTIFY_NEW_TICKET
 	: NOTIFY_FOLLOW_UP;
@@ -1065,7 +1072,10 @@ int     notify_event(const struct notify *n, struct store_batch *batch,
 	*queued_r = 0;
     if (ev->number == 0 || *ev->number == 0)
 	return (STORE_OK);
-    if ((rc = store_batch_ticket_get(batch, ev->number, &t)) == STORE_NOTFOUND) {
+    uint32_t want[2] = {1, ev->article};
+
+    if ((rc = store_batch_ticket_get_articles(batch, ev->number, want, 2, &t))
+	== STORE_NOTFOUND) {
 	log_warn("%s: no %s notification: no such ticket", ev->number,
 		 notify_event_name(ev->type));
 	return (STORE_OK);

@@ -276,6 +276,13 @@ extern int store_article_add(struct store_batch *, const char *log_id,
  */
 extern int store_batch_ticket_get(struct store_batch *, const char *number,
 				          struct store_ticket **ticket_r);
+/* store_batch_ticket_get_articles - the same with only the articles
+   listed in indexes (those that exist, each once, in that order): the
+   cost no longer grows with the ticket's length. */
+extern int store_batch_ticket_get_articles(struct store_batch *,
+					           const char *number,
+					           const uint32_t *indexes, size_t n,
+					           struct store_ticket **ticket_r);
 
 /*
  * store_ack_charge - auto-acknowledgement rate limit: inside the batch,

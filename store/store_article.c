@@ -196,6 +196,25 @@ int     store_batch_ticket_get(struct store_batch *b, const char *number,
     return (store_batch_settle(b, status));
 }
 
+/* store_batch_ticket_get_articles - the ticket with some articles only */
+
+int     store_batch_ticket_get_articles(struct store_batch *b, const char *number,
+					        const uint32_t *indexes, size_t n,
+					        struct store_ticket **ticket_r)
+{
+    int     status;
+
+    *ticket_r = 0;
+    if (b == 0)
+	return (STORE_PERM);
+    if (b->failed)
+	return (b->failed_status);
+    b->wrote = 0;
+    status = store_read_ticket_some_txn(b->store, b->txn, number, indexes, n,
+					DB_RMW, ticket_r);
+    return (store_batch_settle(b, status));
+}
+
 /*
  * Acknowledgement times: version, kind 'K', be32 count, be64 times.
  */

@@ -204,6 +204,11 @@ extern int store_escalation_index(struct store_batch *, const char *log_id,
 extern int store_read_ticket_txn(struct store *, DB_TXN *, const char *number,
 				         int with_history, uint32_t flags,
 				         struct store_ticket **ticket_r);
+extern int store_read_ticket_some_txn(struct store *, DB_TXN *,
+				              const char *number,
+				              const uint32_t *indexes, size_t n,
+				              uint32_t flags,
+				              struct store_ticket **ticket_r);
 
 /* store_article.c */
 extern int store_ack_prune(struct store *, time_t now);

@@ -242,6 +242,74 @@ static int read_ticket(struct reader *r, const char *number, int with_history,
     return (STORE_OK);
 }
 
+/* read_ticket_some - the ticket with only the listed articles */
+
+static int read_ticket_some(struct reader *r, const char *number,
+			            const uint32_t *indexes, size_t n,
+			            struct store_ticket **ticket_r)
+{
+    struct store_ticket_rec rec;
+    struct store_ticket *t;
+    unsigned char key[STORE_KEY_ITEM_MAX];
+    size_t  klen, len;
+    int     st = STORE_OK, ret;
+
+    if ((st = read_ticket_rec(r, number, &rec)) != STORE_OK)
+	return (st);
+    t = mem_alloc(sizeof(*t));
+    *t = rec.t;
+    for (size_t i = 0; st == STORE_OK && i < n; i++) {
+	int     seen = 0;
+
+	for (size_t j = 0; j < i; j++)
+	    seen |= indexes[j] == indexes[i];
+	if (indexes[i] == 0 || seen)
+	    continue;
+	if ((klen = store_key_item(key, sizeof(key), number, indexes[i])) == 0) {
+	    st = STORE_NOTFOUND;
+	    break;
+	}
+	ret = store_get(r->s->db[STORE_DB_ARTICLES], r->txn, key, klen,
+			&r->data, &len, r->get_flags);
+	if (ret == DB_NOTFOUND)
+	    continue;
+	if (ret != 0)
+	    st = status(r, "get article", ret);
+	else
+	    st = add_article(r, indexes[i], r->data.data, len, t);
+    }
+    if (st != STORE_OK) {
+	store_ticket_free(&t);
+	return (st);
+    }
+    *ticket_r = t;
+    return (STORE_OK);
+}
+
+/* store_read_ticket_some_txn - read_ticket_some() in someone else's txn */
+
+int     store_read_ticket_some_txn(struct store *s, DB_TXN *txn,
+				           const char *number,
+				           const uint32_t *indexes, size_t n,
+				           uint32_t flags,
+				           struct store_ticket **ticket_r)
+{
+    struct reader r;
+    int     st;
+
+    *ticket_r = 0;
+    if (number == 0 || *number == 0)
+	return (STORE_NOTFOUND);
+    memset(&r, 0, sizeof(r));
+    r.s = s;
+    r.txn = txn;
+    r.borrowed = 1;
+    r.get_flags = flags;
+    st = read_ticket_some(&r, number, indexes, n, ticket_r);
+    reader_end(&r);
+    return (st);
+}
+
 /* ticket_get_once - one attempt of store_ticket_get() */
 
 static int ticket_get_once(struct store *s, const char *number,

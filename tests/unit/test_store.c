@@ -1586,6 +1586,28 @@ static void test_batch_ticket_get(void)
     CU_ASSERT_STRING_EQUAL(t->articles[1].subject, in.subject);
     CU_ASSERT_EQUAL(t->changed, tm.m.received + 5);
     store_ticket_free(&t);
+    /* Only some articles: listed ones that exist, each once, in order. */
+    for (int k = 0; k < 3; k++) {
+	ack_input(&in, "", tm.m.received + 10 + k, 0);
+	CU_ASSERT_EQUAL(store_article_add(b, "TEST", r.number, &in, &index), STORE_OK);
+    }
+    {
+	uint32_t want[] = {1, 4, 4, 0, 99};
+
+	CU_ASSERT_EQUAL(store_batch_ticket_get_articles(b, r.number, want, 5, &t),
+			STORE_OK);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	CU_ASSERT_EQUAL(t->n_articles_total, 5);
+	CU_ASSERT_EQUAL_FATAL(t->n_articles, 2);
+	CU_ASSERT_EQUAL(t->articles[0].index, 1);
+	CU_ASSERT_EQUAL(t->articles[1].index, 4);
+	CU_ASSERT_EQUAL(t->articles[1].received, tm.m.received + 11);
+	CU_ASSERT_STRING_EQUAL(t->customer, "marie.dupont@example.com");
+	store_ticket_free(&t);
+	CU_ASSERT_EQUAL(store_batch_ticket_get_articles(b, "2024102410999990",
+							want, 2, &t), STORE_NOTFOUND);
+	CU_ASSERT_PTR_NULL(t);
+    }
     CU_ASSERT_EQUAL(store_batch_ticket_get(b, "2024102410999990", &t),
 		    STORE_NOTFOUND);
     CU_ASSERT_PTR_NULL(t);
