@@ -42,6 +42,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <pthread.h>
 #include <signal.h>
@@ -218,6 +219,7 @@ int     main(int argc, char **argv)
     struct sigaddr_key *key;
     char   *control;
     char   *hostname;
+    static char conf_real[PATH_MAX];
 
     for (int i = 1; i < argc; i++) {
 	if (strcmp(argv[i], "--help") == 0) {
@@ -239,6 +241,8 @@ int     main(int argc, char **argv)
 	fprintf(stderr, "postdesk-lmtpd: unexpected argument \"%s\"\n", argv[optind]);
 	return (UTIL_EX_USAGE);
     }
+    if (realpath(conf_file, conf_real) != 0)
+	conf_file = conf_real;			/* SIGHUP after daemon()'s chdir("/") */
     if ((conf_current = conf_load(conf_file, &errors)) == 0) {
 	fprintf(stderr, "%s", errors);
 	fprintf(stderr, "postdesk-lmtpd: bad configuration %s\n", conf_file);

@@ -56,4 +56,27 @@ pd_lmtpd_ready && pd_pass "daemon alive after a bad reload" || pd_fail "daemon d
 pd_write_conf
 pd_lmtpd_stop
 pd_expect_eq "exit 0 on SIGTERM" 0 "$PD_LMTPD_STATUS"
+
+# In the background (no -f) with a relative -c: daemon() changes to /,
+# and SIGHUP must still find the file.
+PD_CONF_EXTRA=''
+pd_write_conf
+(cd "$PD_DIR" && "$PD_LMTPD" -c postdesk.conf) || pd_fail "background start failed"
+pidfile=$PD_STATE/postdesk-lmtpd.pid
+pd_wait_for 30 pd_port_listening "$PD_LMTP_PORT" || pd_fail "background daemon does not listen"
+bgpid=$(cat "$pidfile" 2>/dev/null)
+[ -n "$bgpid" ] && pd_bg "$bgpid"       # stopped by the EXIT trap on failure
+pd_expect_eq "background: printing@ unknown" 550 "$(rcpt_code printing@desk.test)"
+PD_CONF_EXTRA='
+[queue Printing]
+addresses = printing@desk.test
+group = helpdesk'
+pd_write_conf
+kill -HUP "$bgpid"
+sleep 1
+pd_expect_eq "background, relative -c: printing@ accepted after SIGHUP" 250 \
+    "$(rcpt_code printing@desk.test)"
+kill -TERM "$bgpid"
+pd_wait_pid_gone "$bgpid" 30 && pd_pass "background daemon stopped" ||
+    { kill -KILL "$bgpid"; pd_fail "background daemon did not stop"; }
 pd_finish
