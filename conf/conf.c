@@ -13,6 +13,8 @@
 /*	const char *conf_domain(conf) ... (see conf.h)
 /*	const struct conf_queue *conf_queue_by_address(conf, addr)
 /*	const struct conf_agent *conf_agent_by_email(conf, addr)
+/*	int	conf_agent_works(agent, queue)
+/*	const char *conf_queue_sla(queue, type)
 /*	const char *conf_type_canonical(type)
 /* DESCRIPTION
 /*	conf_load() is in conf_load.c; this file holds the snapshot: its
@@ -195,6 +197,35 @@ const char *conf_instance(const struct conf *c)
 const char *conf_authserv_id(const struct conf *c)
 {
     return (c->authserv_id ? c->authserv_id : c->domain);
+}
+
+const char *conf_command_auth(const struct conf *c)
+{
+    return (c->command_auth ? c->command_auth : "none");
+}
+
+/* conf_queue_sla - the SLA of a ticket type in a queue */
+
+const char *conf_queue_sla(const struct conf_queue *q, const char *type)
+{
+    if (q == 0)
+	return (0);
+    for (const char *const *p = q->type_sla; type && p && p[0] && p[1]; p += 2)
+	if (strcmp(p[0], type) == 0)
+	    return (p[1]);
+    return (q->sla);
+}
+
+/* conf_agent_works - may the agent work the queue's tickets? */
+
+int     conf_agent_works(const struct conf_agent *a, const struct conf_queue *q)
+{
+    if (a == 0 || q == 0 || a->groups == 0 || q->group == 0)
+	return (0);
+    for (const char *const *g = a->groups; *g; g++)
+	if (strcmp(*g, q->group) == 0)
+	    return (1);
+    return (0);
 }
 
 unsigned conf_key_epoch(const struct conf *c)

@@ -32,6 +32,8 @@ struct conf_queue {
     const char *const *addresses;	/* lowercase, NULL-terminated */
     const char *group;			/* agents in it work the queue */
     const char *sla;			/* NULL: none */
+    const char *const *type_sla;	/* pairs: canonical type, sla name;
+					 * NULL-terminated (type_sla key) */
     const char *default_type;		/* "Service Request" */
     enum conf_follow_up_closed follow_up_closed;
 };
@@ -51,6 +53,8 @@ struct conf_agent {
     const char *const *notify;		/* event names, NULL-terminated */
     const struct conf_period *out_of_office;	/* n_out_of_office items */
     size_t  n_out_of_office;
+    int     active;			/* 0: `active = no': no notifications,
+					 * no commands */
 };
 
 struct conf_calendar {
@@ -105,6 +109,10 @@ extern const char *const *conf_dedicated_domains(const struct conf *);
 /* Outbound mail, signed addresses and the milter. */
 extern const char *conf_instance(const struct conf *);	/* X-Postdesk-Loop; default domain */
 extern const char *conf_authserv_id(const struct conf *);	/* default domain */
+/* conf_command_auth - what commands by mail need besides token and From:
+   "none", "dkim" (a dkim=pass for the From domain) or "dmarc"
+   (dmarc=pass), in an Authentication-Results of authserv_id. */
+extern const char *conf_command_auth(const struct conf *);
 extern unsigned conf_key_epoch(const struct conf *);	/* 0..255 */
 extern unsigned conf_token_max_age(const struct conf *);	/* days */
 extern const char *conf_templates_dir(const struct conf *);
@@ -123,6 +131,9 @@ extern int64_t conf_test_clock(const struct conf *);
 extern size_t conf_queue_count(const struct conf *);
 extern const struct conf_queue *conf_queue_at(const struct conf *, size_t i);
 extern const struct conf_queue *conf_queue_find(const struct conf *, const char *name);
+/* conf_queue_sla - the SLA name for a ticket of type in q: the queue's
+   type_sla entry for that type, else its sla; NULL when none. */
+extern const char *conf_queue_sla(const struct conf_queue *q, const char *type);
 
 /*
  * conf_queue_by_address - the queue that owns an envelope recipient.
@@ -137,6 +148,9 @@ extern const struct conf_agent *conf_agent_at(const struct conf *, size_t i);
 extern const struct conf_agent *conf_agent_find(const struct conf *, const char *login);
 extern const struct conf_agent *conf_agent_by_email(const struct conf *,
 						            const char *addr);
+/* conf_agent_works - 1 when the agent's groups include the queue's group
+   (the right to act on its tickets); 0 for a NULL agent or queue. */
+extern int conf_agent_works(const struct conf_agent *, const struct conf_queue *);
 
 extern const struct conf_calendar *conf_calendar_find(const struct conf *, const char *);
 extern const struct conf_sla *conf_sla_find(const struct conf *, const char *);

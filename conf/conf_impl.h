@@ -43,6 +43,7 @@ struct conf {
     const char *const *dedicated_domains;
     const char *instance;		/* NULL: the domain */
     const char *authserv_id;		/* NULL: the domain */
+    const char *command_auth;		/* "none", "dkim", "dmarc" */
     unsigned key_epoch;
     unsigned token_max_age;
     const char *templates_dir;

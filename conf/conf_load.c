@@ -105,14 +105,15 @@ static const char *const postdesk_keys[] = {
     "instance", "key_epoch", "token_max_age", "templates_dir",
     "relay_tls", "relay_ca_file", "relay_user", "relay_password_file",
     "outbox_max_age", "milter_max_received", "milter_rate_sender",
-    "milter_rate_client", "authserv_id", 0,
+    "milter_rate_client", "authserv_id", "command_auth", 0,
 };
 static const char *const queue_keys[] = {
-    "addresses", "group", "sla", "default_type", "follow_up_closed", 0,
+    "addresses", "group", "sla", "default_type", "follow_up_closed",
+    "type_sla", 0,
 };
 static const char *const agent_keys[] = {
     "name", "email", "groups", "subscribe", "language", "notify",
-    "out_of_office", 0,
+    "out_of_office", "active", 0,
 };
 static const char *const calendar_keys[] = {
     "timezone", "hours", "holidays", 0,
@@ -734,6 +735,7 @@ static int group_ok(const char *group)
 static void parse_outbound(struct loader *ld, const struct section *s)
 {
     static const char *const tls_levels[] = {"none", "may", "encrypt", 0};
+    static const char *const command_auths[] = {"none", "dkim", "dmarc", 0};
     struct conf *c = ld->conf;
     char   *val;
 
@@ -762,6 +764,7 @@ static void parse_outbound(struct loader *ld, const struct section *s)
 				MAX_TOKEN_MAX_AGE);
     c->templates_dir = get_path(ld, s, "templates_dir", DEF_TEMPLATES_DIR);
     c->relay_tls = get_choice(ld, s, "relay_tls", DEF_RELAY_TLS, tls_levels);
+    c->command_auth = get_choice(ld, s, "command_auth", "none", command_auths);
     c->relay_ca_file = get_path(ld, s, "relay_ca_file", 0);
     c->relay_user = 0;
     if ((val = get_str(ld, s, "relay_user")) != 0) {
@@ -1017,6 +1020,57 @@ static void claim_address(struct loader *ld, GHashTable *owners,
 		        g_strdup_printf("[%s] (line %d)", s->group, line));
 }
 
+/* parse_type_sla - "Type:sla; ..." per-type SLA overrides of a queue */
+
+static void parse_type_sla(struct loader *ld, const struct section *s,
+			           struct conf_queue *q)
+{
+    struct conf *c = ld->conf;
+    GPtrArray *list = get_list(ld, s, "type_sla");
+    int     line = key_line(ld, s, "type_sla");
+    const char **vec;
+    size_t  n = 0;
+
+    vec = conf_own(c, mem_zalloc((2 * (list ? list->len : 0) + 1) * sizeof(*vec)));
+    for (guint i = 0; list && i < list->len; i++) {
+	char   *item = g_ptr_array_index(list, i);
+	char   *colon = strrchr(item, ':');
+	const char *type;
+	const struct conf_sla *sla;
+
+	if (colon == 0) {
+	    err_at(ld, line, "type_sla: \"%s\" must be TYPE:SLA", item);
+	    continue;
+	}
+	*colon = 0;
+	g_strstrip(item);
+	g_strstrip(colon + 1);
+	if ((type = conf_type_canonical(item)) == 0) {
+	    err_at(ld, line, "type_sla: bad type \"%s\" (expected Incident, "
+		   "Problem or Service Request)", item);
+	    continue;
+	}
+	if ((sla = conf_sla_find(c, colon + 1)) == 0) {
+	    err_at(ld, line, "type_sla: unknown sla \"%s\" (no [sla %s] section)",
+		   colon + 1, colon + 1);
+	    continue;
+	}
+	for (size_t k = 0; k < n; k += 2)
+	    if (strcmp(vec[k], type) == 0) {
+		err_at(ld, line, "type_sla: type %s given twice", type);
+		type = 0;
+		break;
+	    }
+	if (type == 0)
+	    continue;
+	vec[n++] = type;
+	vec[n++] = sla->name;
+    }
+    q->type_sla = vec;
+    if (list)
+	g_ptr_array_unref(list);
+}
+
 /* parse_queue - one [queue NAME] */
 
 static void parse_queue(struct loader *ld, const struct section *s,
@@ -1073,6 +1127,7 @@ static void parse_queue(struct loader *ld, const struct section *s,
 	    q->sla = sla->name;
 	g_free(val);
     }
+    parse_type_sla(ld, s, q);
     q->default_type = DEF_DEFAULT_TYPE;
     if ((val = get_str(ld, s, "default_type")) != 0) {
 	const char *canon = conf_type_canonical(val);
@@ -1274,6 +1329,7 @@ static void parse_agent(struct loader *ld, const struct section *s,
 			     c->language ? c->language : DEF_LANGUAGE, languages);
     parse_notify(ld, s, a);
     parse_periods(ld, s, a);
+    a->active = get_yes_no(ld, s, "active", 1);
 }
 
 /* parse_all - every section, in dependency order */

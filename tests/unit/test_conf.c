@@ -115,6 +115,7 @@ static const char full_conf[] =
 "\n"
 "[agent bob]\n"
 "email = bob@example.org\n"
+"active = NO\n"
 "\n"
 "[calendar working-days]\n"
 "timezone = Europe/Zurich\n"
@@ -241,6 +242,14 @@ static void test_full(void)
     CU_ASSERT_EQUAL(vec_len(a->groups), 0);
     CU_ASSERT_EQUAL(vec_len(a->subscribe), 0);
     CU_ASSERT_EQUAL(a->n_out_of_office, 0);
+    CU_ASSERT_EQUAL(a->active, 0);
+    CU_ASSERT_EQUAL(conf_agent_find(conf, "alice")->active, 1);	/* default */
+    /* Rights: groups against the queue's group. */
+    CU_ASSERT_EQUAL(conf_agent_works(conf_agent_find(conf, "alice"),
+				     conf_queue_find(conf, "Network")), 1);
+    CU_ASSERT_EQUAL(conf_agent_works(a, conf_queue_find(conf, "Helpdesk")), 0);
+    CU_ASSERT_EQUAL(conf_agent_works(0, conf_queue_find(conf, "Helpdesk")), 0);
+    CU_ASSERT_EQUAL(conf_agent_works(a, 0), 0);
 
     /* Calendar and SLA. */
     cal = conf_calendar_find(conf, "working-days");
@@ -298,6 +307,7 @@ static void test_defaults(void)
     /* Outbound, token and milter defaults. */
     CU_ASSERT_STRING_EQUAL(conf_instance(conf), conf_domain(conf));
     CU_ASSERT_STRING_EQUAL(conf_authserv_id(conf), conf_domain(conf));
+    CU_ASSERT_STRING_EQUAL(conf_command_auth(conf), "none");
     CU_ASSERT_EQUAL(conf_key_epoch(conf), 0);
     CU_ASSERT_EQUAL(conf_token_max_age(conf), 30);
     CU_ASSERT_STRING_EQUAL(conf_templates_dir(conf), "/etc/postdesk/templates");
@@ -440,6 +450,10 @@ static const struct bad_case {
     {"bad notify event", GOOD_HEAD
 	"[agent a]\nemail = a@x.org\nnotify = lock;everything\n", 5,
     "unknown event \"everything\""},
+    {"bad agent active", GOOD_HEAD
+	"[agent a]\nemail = a@x.org\nactive = maybe\n", 5, "active: bad value"},
+    {"bad command_auth", "[postdesk]\ndomain = x.org\ncommand_auth = spf\n", 3,
+    "command_auth: bad value"},
     {"bad agent language", GOOD_HEAD
 	"[agent a]\nemail = a@x.org\nlanguage = de\n", 5, "language: bad value"},
     {"out_of_office backwards", GOOD_HEAD
