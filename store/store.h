@@ -138,6 +138,31 @@ struct store_article {
     uint64_t raw_len;			/* size of the stored raw message */
 };
 
+/*
+ * The fields an agent's command can change, with the revision and the
+ * actor of their last change (lost-update guard of commands by mail).
+ */
+enum store_field {
+    STORE_FIELD_OWNER,
+    STORE_FIELD_LOCK,
+    STORE_FIELD_QUEUE,
+    STORE_FIELD_TYPE,
+    STORE_FIELD_PRIORITY,
+    STORE_FIELD_STATE,			/* state and pending time */
+    STORE_FIELD_TITLE,
+    STORE_FIELD_WATCHERS,
+    STORE_FIELD_COUNT,
+};
+
+struct store_field_change {
+    uint32_t revision;			/* ticket revision after it; 0: never */
+    char   *who;			/* "system", a login, an address; NULL */
+};
+
+/* store_field_name - "owner", "lock", "queue", "type", "priority",
+   "state", "title", "watchers" */
+extern const char *store_field_name(enum store_field);
+
 struct store_ticket {
     char    number[32];
     char   *title;
@@ -165,6 +190,13 @@ struct store_ticket {
     time_t  sla_paused;			/* pending since (clocks stopped) */
     unsigned sla_notified;		/* STORE_SLA_BIT(kind, level) sent */
     time_t  pending_until;		/* pending states: the pending time */
+    /* Commands by mail (record version 3; see store_ticket_update()). */
+    uint32_t revision;			/* +1 at every write of the ticket */
+    char  **watchers;			/* agent logins, n_watchers */
+    size_t  n_watchers;
+    struct store_field_change changes[STORE_FIELD_COUNT];
+    uint32_t owner_seen;		/* n_articles_total at the owner's last
+					 * action (store_ticket_seen()) */
     /* Filled by store_ticket_get() only: */
     struct store_article *articles;
     size_t  n_articles;
@@ -442,6 +474,75 @@ extern int store_ticket_state_set(struct store_batch *, const struct conf *,
 				          const char *log_id, const char *number,
 				          const char *state, time_t pending_until,
 				          const char *who, time_t at);
+
+/*
+ * Commands by mail. store_ticket_update() applies, in the batch, the
+ * changes an agent's command mail makes besides its article and state,
+ * in this order: owner, lock, queue, type, priority, watchers, title.
+ * A field is changed only when asked for and different from its value;
+ * each change writes a history record (what = the store_field_name(),
+ * old, new; who), the indexes, `changed', and the field's revision and
+ * actor in t->changes. A queue move keeps the deadlines (documented).
+ * Validation is the caller's (rights, names): the store refuses only
+ * what would corrupt the record (STORE_PERM: unknown ticket, empty
+ * queue or type, priority outside 1..5, a watcher list over 100).
+ */
+struct store_ticket_change {
+    int     set_owner;			/* 1: owner := owner (NULL: none) */
+    const char *owner;
+    int     lock;			/* -1 unchanged, 0 unlock, 1 lock */
+    const char *queue;			/* NULL: unchanged */
+    const char *type;			/* NULL: unchanged */
+    int     priority;			/* 0: unchanged, else 1..5 */
+    const char *const *watch_add;	/* logins; n_watch_add */
+    size_t  n_watch_add;
+    const char *const *watch_remove;	/* logins; n_watch_remove */
+    size_t  n_watch_remove;
+    const char *title;			/* NULL: unchanged */
+};
+
+extern int store_ticket_update(struct store_batch *, const struct conf *,
+			               const char *log_id, const char *number,
+			               const struct store_ticket_change *,
+			               const char *who, time_t at);
+
+/* store_ticket_seen - when login is the ticket's owner, owner_seen :=
+   n_articles_total (the "new article" star of list --locked is off
+   until another article arrives). A no-op write otherwise. */
+extern int store_ticket_seen(struct store_batch *, const char *log_id,
+			             const char *number, const char *login);
+
+/*
+ * store_ticket_merge - merge number into into (both must exist, differ,
+ * and into must not itself be merged): number gets state "merged",
+ * merged_into, no lock, no deadlines, a "merged" history record
+ * (new = into); into gets a "merge" record (new = number). Mail that
+ * later threads to number is delivered to into instead (store_deliver
+ * follows merged_into, at most 8 hops). STORE_PERM when refused.
+ */
+extern int store_ticket_merge(struct store_batch *, const struct conf *,
+			              const char *log_id, const char *number,
+			              const char *into, const char *who, time_t at);
+
+/*
+ * Idempotent command mail: key is SHA-256 of (envelope recipient NUL
+ * Message-ID NUL SHA-256 of the raw message). store_command_seen()
+ * returns STORE_OK with *at_r and number_r (char[32]) when the key was
+ * recorded, STORE_NOTFOUND when not; store_command_record() records
+ * it (number may be ""). The keys are kept (documented in the README).
+ */
+extern int store_command_seen(struct store_batch *, const unsigned char key[32],
+			              time_t *at_r, char number_r[32]);
+extern int store_command_record(struct store_batch *, const char *log_id,
+				        const unsigned char key[32],
+				        const char *number, time_t at);
+
+/* store_ticket_audit - one history record (what, text as its new value,
+   cut to 4 KB) without changing the ticket: the command block of an
+   agent's mail, a quarantine (store/store_audit.c). */
+extern int store_ticket_audit(struct store_batch *, const char *log_id,
+			              const char *number, const char *who,
+			              const char *what, const char *text, time_t at);
 
 /*
  * The escalation sweep. store_escalation_due() returns up to max

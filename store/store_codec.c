@@ -27,8 +27,14 @@
 /*	fields in a fixed order. Integers are big-endian; a string is a
 /*	be32 length and its bytes, where length 0xffffffff means NULL.
 /*	Ticket records have their own version (STORE_REC_TICKET_VERSION):
-/*	version 2 appends the SLA fields; a version 1 record (schema 2)
-/*	still decodes, with no deadlines.
+/*	version 2 appends the SLA fields; version 3 appends the fields
+/*	of commands by mail: the revision (be32), the watchers (be32
+/*	count, then strings), the per-field changes (be32 count, then
+/*	for each field in enum store_field order its revision and its
+/*	actor, a string or NULL; a reader drops fields it does not know
+/*	and leaves missing ones zero) and owner_seen (be32). Version 1
+/*	records (schema 2) and version 2 records still decode, with no
+/*	deadlines (1) and revision 0, no watchers, no changes (1, 2).
 /*
 /*	The encoders replace the content of out (a reused buffer, so the
 /*	hot path allocates nothing). The decoders fill a zeroed struct
@@ -164,6 +170,7 @@ static void start(struct buf *b, int kind)
 void    store_codec_ticket_encode(struct buf *b, const struct store_ticket_rec *rec)
 {
     const struct store_ticket *t = &rec->t;
+    size_t  i;
 
     buf_reset(b);
     put_u8(b, STORE_REC_TICKET_VERSION);
@@ -194,6 +201,17 @@ void    store_codec_ticket_encode(struct buf *b, const struct store_ticket_rec *
     put_u64(b, (uint64_t) (int64_t) t->sla_paused);
     put_u32(b, t->sla_notified);
     put_u64(b, (uint64_t) (int64_t) t->pending_until);
+    /* Version 3: commands by mail. */
+    put_u32(b, t->revision);
+    put_u32(b, (uint32_t) t->n_watchers);
+    for (i = 0; i < t->n_watchers; i++)
+	put_str(b, t->watchers[i] ? t->watchers[i] : "");
+    put_u32(b, STORE_FIELD_COUNT);
+    for (i = 0; i < STORE_FIELD_COUNT; i++) {
+	put_u32(b, t->changes[i].revision);
+	put_str(b, t->changes[i].who);
+    }
+    put_u32(b, t->owner_seen);
 }
 
 /* store_codec_article_encode - article record, without raw bytes */
@@ -365,6 +383,43 @@ static int finish(struct dec *d)
     return ((d->bad || d->left != 0) ? STORE_PERM : STORE_OK);
 }
 
+/* decode_v3 - the fields of version 3: revision, watchers, changes,
+   owner_seen. A field count other than STORE_FIELD_COUNT is accepted:
+   unknown fields are read and dropped, missing ones stay zero. */
+
+static void decode_v3(struct dec *d, struct store_ticket *t)
+{
+    uint32_t i, n;
+    uint32_t rev;
+    char   *who;
+
+    t->revision = get_u32(d);
+    n = get_u32(d);
+    /* Each watcher takes at least 4 bytes: refuse absurd counts. */
+    if (!d->bad && n > d->left / 4)
+	d->bad = 1;
+    if (!d->bad && n > 0) {
+	t->watchers = mem_zalloc(n * sizeof(*t->watchers));
+	t->n_watchers = n;
+	for (i = 0; i < n && !d->bad; i++)
+	    t->watchers[i] = get_str(d, 0);
+    }
+    n = get_u32(d);
+    if (!d->bad && n > d->left / 8)
+	d->bad = 1;
+    for (i = 0; i < n && !d->bad; i++) {
+	rev = get_u32(d);
+	who = get_str(d, 1);
+	if (i < STORE_FIELD_COUNT) {
+	    t->changes[i].revision = rev;
+	    t->changes[i].who = who;
+	} else {
+	    mem_free(who);
+	}
+    }
+    t->owner_seen = get_u32(d);
+}
+
 /* store_codec_ticket_decode - ticket record */
 
 int     store_codec_ticket_decode(const void *data, size_t len, const char *number,
@@ -413,6 +468,8 @@ int     store_codec_ticket_decode(const void *data, size_t len, const char *numb
 	t->sla_notified = get_u32(&d);
 	t->pending_until = (time_t) (int64_t) get_u64(&d);
     }
+    if (version >= 3)
+	decode_v3(&d, t);
     if (finish(&d) != STORE_OK) {
 	store_ticket_fields_free(t);
 	return (STORE_PERM);
@@ -555,6 +612,12 @@ void    store_ticket_fields_free(struct store_ticket *t)
     FREE_NULL(t->customer);
     FREE_NULL(t->merged_into);
     FREE_NULL(t->sla);
+    for (i = 0; i < t->n_watchers; i++)
+	FREE_NULL(t->watchers[i]);
+    FREE_NULL(t->watchers);
+    t->n_watchers = 0;
+    for (i = 0; i < STORE_FIELD_COUNT; i++)
+	FREE_NULL(t->changes[i].who);
     for (i = 0; i < t->n_articles; i++)
 	store_article_fields_free(t->articles + i);
     FREE_NULL(t->articles);

@@ -36,7 +36,10 @@
 /* .IP 2.
 /*	Threading: the ticket named by msg->ticket_ref when it exists,
 /*	else the ticket of the first of msg->references found in the
-/*	Message-ID index, else a new ticket.
+/*	Message-ID index, else a new ticket. A ticket merged into
+/*	another (store_ticket_merge()) stands for the ticket it was
+/*	merged into, following merged_into at most STORE_MERGE_HOPS
+/*	times (a missing target keeps the last ticket found).
 /* .IP 3.
 /*	A new ticket gets the next number of the day (local date of
 /*	msg->received, counter in the meta database, incremented inside
@@ -52,7 +55,8 @@
 /*	reopen): reopen -> "open"; reject -> REJECTED with a 5.7.1 reason,
 /*	nothing written; new -> a new ticket whose "created" record says
 /*	"follow-up of closed ticket N". State changes are recorded in
-/*	history ("state", old, new). Automatic mail (msg->automatic) never
+/*	history ("state", old, new) and in the ticket's changes (who:
+/*	the sender). Automatic mail (msg->automatic) never
 /*	changes a state: on a closed ticket it is added to that ticket as
 /*	an article, whatever follow_up_closed says (it needs no answer,
 /*	must not open tickets, and must not bounce).
@@ -84,7 +88,8 @@
 /*	(DB_NOOVERWRITE: an existing key is kept and is not an error; a
 /*	missing key to delete is not an error). store_batch_ticket_load()
 /*	reads a ticket record with DB_RMW (STORE_NOTFOUND when there is
-/*	none); store_batch_ticket_put() writes it; store_batch_history()
+/*	none); store_batch_ticket_put() writes it, with its revision
+/*	incremented (every write of a ticket counts); store_batch_history()
 /*	appends a history record (who "unknown" when empty) and counts
 /*	it in rec, which the caller then writes; store_batch_msgid_put()
 /*	registers a lowercase Message-ID for a number (nothing when
@@ -436,6 +441,8 @@ int     store_batch_ticket_load(struct store_batch *b, const char *log_id,
     return (STORE_OK);
 }
 
+static int find_direct(struct deliver *, struct store_ticket_rec *);
+
 /* load_ticket - the ticket of this delivery */
 
 static int load_ticket(struct deliver *d, const char *number,
@@ -511,9 +518,50 @@ static int lookup_msgid(struct deliver *d, const char *mid, char number[32])
     return (STORE_OK);
 }
 
-/* find_ticket - by ticket_ref, then by references */
+/* follow_merge - the ticket rec was merged into, at most
+   STORE_MERGE_HOPS hops; a missing target keeps the last ticket found */
+
+static int follow_merge(struct deliver *d, struct store_ticket_rec *rec)
+{
+    struct store_ticket_rec next;
+    int     hops, status;
+
+    for (hops = 0; hops < STORE_MERGE_HOPS && rec->t.merged_into; hops++) {
+	status = load_ticket(d, rec->t.merged_into, &next);
+	if (status == STORE_NOTFOUND) {
+	    log_warn("%s: store: ticket %s is merged into missing ticket %s",
+		     d->id, rec->t.number, rec->t.merged_into);
+	    return (STORE_OK);
+	}
+	if (status != STORE_OK) {
+	    store_ticket_fields_free(&rec->t);
+	    return (status);
+	}
+	log_info("%s: store: ticket %s is merged into %s", d->id,
+		 rec->t.number, next.t.number);
+	store_ticket_fields_free(&rec->t);
+	*rec = next;
+    }
+    if (rec->t.merged_into)
+	log_warn("%s: store: more than %d merges from ticket %s: stopped",
+		 d->id, STORE_MERGE_HOPS, rec->t.number);
+    return (STORE_OK);
+}
+
+/* find_ticket - by ticket_ref, then by references; merges followed */
 
 static int find_ticket(struct deliver *d, struct store_ticket_rec *rec)
+{
+    int     status = find_direct(d, rec);
+
+    if (status != STORE_OK)
+	return (status);
+    return (follow_merge(d, rec));
+}
+
+/* find_direct - by ticket_ref, then by references */
+
+static int find_direct(struct deliver *d, struct store_ticket_rec *rec)
 {
     const struct store_message *m = d->msg;
     char    number[32];
@@ -654,6 +702,7 @@ int     store_batch_ticket_put(struct store_batch *b, const char *log_id,
 
     if ((status = store_escalation_index(b, log_id, rec)) != STORE_OK)
 	return (status);
+    rec->t.revision += 1;
     store_codec_ticket_encode(b->enc, rec);
     return (store_batch_put(b, log_id, STORE_DB_TICKETS, rec->t.number,
 			    strlen(rec->t.number), buf_data(b->enc),
@@ -727,6 +776,7 @@ static int follow_up(struct deliver *d, struct store_ticket_rec *rec,
     if (status == STORE_OK && new_state) {
 	status = add_history(d, rec, "state", old_state, new_state);
 	rec->t.state = (char *) new_state;
+	store_field_touch(&rec->t, STORE_FIELD_STATE, d->who);
 	if (status == STORE_OK)
 	    status = store_index_apply(d->b, d->id, &old, &rec->t);
 	if (status == STORE_OK)

@@ -26,7 +26,9 @@
 /* .IP msgid.db
 /*	lowercase Message-ID -> number.
 /* .IP dedup.db
-/*	Message-ID NUL sha256 (or sha256 alone) -> be32(article) number.
+/*	Message-ID NUL sha256 (or sha256 alone) -> be32(article) number;
+/*	and "\001cmd" key (36 bytes) -> be64(at) number, the applied
+/*	command mails (store_command_record()).
 /* .IP idx_queue.db
 /*	queue NUL state NUL number -> empty.
 /* .IP idx_customer.db
@@ -51,6 +53,10 @@
 /*	Schema 2 added the four outbox and acknowledgement databases.
 /*	Schema 3 added idx_escalation.db and version 2 ticket records
 /*	(the SLA fields); older tickets get deadlines at their next change.
+/*	Version 3 ticket records (commands by mail: revision, watchers,
+/*	per-field changes, owner_seen) need no database change: version 1
+/*	and 2 records still decode and are rewritten as version 3 at their
+/*	next write.
 /*--*/
 
 #include <stdatomic.h>
@@ -64,12 +70,18 @@
  * Record format: byte 0 is the format version, byte 1 the record kind.
  */
 #define STORE_REC_VERSION	1
-#define STORE_REC_TICKET_VERSION	2	/* 2: SLA fields */
+#define STORE_REC_TICKET_VERSION	3	/* 2: SLA fields; 3: commands */
 #define STORE_REC_TICKET	'T'
 #define STORE_REC_ARTICLE	'A'
 #define STORE_REC_HISTORY	'H'
 #define STORE_REC_OUTBOX	'O'
 #define STORE_REC_ACKS		'K'
+
+/* Watchers of one ticket, at most (store_ticket_update()). */
+#define STORE_WATCHERS_MAX	100
+
+/* Hops store_deliver() follows along merged_into. */
+#define STORE_MERGE_HOPS	8
 
 /* SENT outbox rows kept for the record (store_checkpoint() trims). */
 #define STORE_OUTBOX_SENT_KEEP	10000
@@ -199,6 +211,10 @@ extern int store_batch_msgid_put(struct store_batch *, const char *log_id,
 /* store_sla.c */
 extern int store_escalation_index(struct store_batch *, const char *log_id,
 				          struct store_ticket_rec *);
+
+/* store_command.c */
+extern void store_field_touch(struct store_ticket *, enum store_field,
+			              const char *who);
 
 /* store_read.c */
 extern int store_read_ticket_txn(struct store *, DB_TXN *, const char *number,

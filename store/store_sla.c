@@ -51,7 +51,10 @@
 /*	"pending*" states (any other state clears it). When it passes,
 /*	store_escalation_mark() reminds once ("pending reminder") or
 /*	closes the ticket ("pending auto close+" -> "closed successful",
-/*	"-" -> "closed unsuccessful", unlocked).
+/*	"-" -> "closed unsuccessful", unlocked). store_ticket_state_set()
+/*	records the state change in the ticket's changes (the revision
+/*	after the write, who); the automatic close records the state (and
+/*	the lock, when it was locked) with who "system".
 /*
 /*	The escalation index (idx_escalation.db) holds each ticket under
 /*	store_sla_next(): its earliest warning or deadline not yet
@@ -214,17 +217,19 @@ static void settle(struct store_ticket *t)
     t->escalated = store_sla_escalation_kind(t) != 0;
 }
 
-/* ticket_sla - the SLA of the ticket's queue, or NULL */
+/* ticket_sla - the SLA of the ticket's queue (and type), or NULL */
 
 static const struct conf_sla *ticket_sla(const struct conf *conf,
 					         const struct store_ticket *t)
 {
     const struct conf_queue *q;
 
+    const char *name;
+
     if (conf == 0 || t->queue == 0 || (q = conf_queue_find(conf, t->queue)) == 0
-	|| q->sla == 0)
+	|| (name = conf_queue_sla(q, t->type)) == 0)
 	return (0);
-    return (conf_sla_find(conf, q->sla));
+    return (conf_sla_find(conf, name));
 }
 
 /*
@@ -586,6 +591,9 @@ static int pending_due(struct store_batch *b, const char *id,
     old = *t;
     old_state = t->state;
     t->state = mem_strdup(closed);
+    store_field_touch(t, STORE_FIELD_STATE, "system");
+    if (t->locked)
+	store_field_touch(t, STORE_FIELD_LOCK, "system");
     t->locked = 0;
     t->changed = now;
     *fired_r |= STORE_PENDING_CLOSED;
@@ -673,6 +681,7 @@ static int state_set(struct store_batch *b, const struct conf *conf,
     old_state = rec.t.state;
     rec.t.state = mem_strdup(state);
     rec.t.changed = at;
+    store_field_touch(&rec.t, STORE_FIELD_STATE, who);
     status = store_batch_history(b, id, &rec, at, who, "state", old_state, state);
     if (status == STORE_OK)
 	status = store_index_apply(b, id, &old, &rec.t);

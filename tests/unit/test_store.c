@@ -21,7 +21,14 @@
 /*	a batch, the acknowledgement rate limit over a 24 h window, the
 /*	outbox (abort, due, attempts, SENT/FAILED/retry, the ticket
 /*	history of a failure, ids across restarts, trimming of SENT rows,
-/*	kill -9 with a batch in flight) and the schema upgrade 1 -> 2. A last test prints a small throughput measurement (4 KB
+/*	kill -9 with a batch in flight) and the schema upgrade 1 -> 2.
+/*	Then the third round (commands by mail): version 3 ticket records
+/*	(and a version 2 record written by hand), store_ticket_update()
+/*	field by field with history, indexes, revisions and refusals,
+/*	state changes in the per-field changes, store_ticket_seen() and
+/*	the new-article star, store_ticket_merge() with follow-ups
+/*	redirected and the hop limit, and the command mail keys. A last
+/*	test prints a small throughput measurement (4 KB
 /*	mails, batches of 16 vs 1; POSTDESK_STORE_BENCH=N sets the count,
 /*	0 skips it) and asserts only that batching saves log flushes.
 /* DIAGNOSTICS
@@ -2378,6 +2385,48 @@ static void test_sla_created(void)
     mem_free(dir);
 }
 
+/* test_sla_type - type_sla: an Incident gets its own SLA, also after #type */
+
+static void test_sla_type(void)
+{
+    char   *dir = new_dir();
+    struct store *s = open_store(dir);
+    struct store_result r;
+    struct store_ticket *t;
+    struct store_batch *b;
+    struct store_ticket_change ch;
+    struct tmsg tm;
+    time_t  t0 = utc(2027, 3, 5, 16, 0);	/* a Friday */
+
+    sla_msg(&tm, "ty1@example.com", "Sla", "sla@example.org", t0, 0);
+    tm.m.default_type = "Incident";
+    CU_ASSERT_EQUAL_FATAL(deliver1(s, &tm.m, &r), STORE_OK);
+    t = get_ticket(s, r.number);
+    CU_ASSERT_STRING_EQUAL(t->sla, "fast");
+    CU_ASSERT_EQUAL(t->first_response_due, utc(2027, 3, 5, 20, 0));
+    CU_ASSERT_EQUAL(t->solution_due, utc(2027, 3, 8, 16, 0));
+    store_ticket_free(&t);
+
+    /* Another type: the queue's SLA from now on. */
+    memset(&ch, 0, sizeof(ch));
+    ch.lock = -1;
+    ch.type = "Problem";
+    CU_ASSERT_EQUAL_FATAL(store_batch_begin(s, &b), STORE_OK);
+    CU_ASSERT_EQUAL(store_ticket_update(b, conf, "TEST", r.number, &ch, "alice",
+					t0 + 60), STORE_OK);
+    CU_ASSERT_EQUAL(store_batch_commit(&b), STORE_OK);
+    t = get_ticket(s, r.number);
+    CU_ASSERT_STRING_EQUAL(t->sla, "gold");
+    store_ticket_free(&t);
+    CU_ASSERT_STRING_EQUAL(conf_queue_sla(conf_queue_find(conf, "Sla"), "Incident"),
+			   "fast");
+    CU_ASSERT_STRING_EQUAL(conf_queue_sla(conf_queue_find(conf, "Sla"),
+					  "Service Request"), "gold");
+    CU_ASSERT_PTR_NULL(conf_queue_sla(conf_queue_find(conf, "Strict"), "Incident"));
+    store_close(&s);
+    mem_free(dir);
+}
+
 /* test_sla_sweep - warning and escalation once each, then an agent reply */
 
 static void test_sla_sweep(void)
@@ -2695,9 +2744,10 @@ static void test_sla_old_record(void)
     rec.t.customer = "c@example.com";
     rec.t.priority = 3;
     store_codec_ticket_encode(b, &rec);
-    /* Version 1 is version 2 without the SLA fields (string, 8 times,
-       u32, pending time). */
-    len = buf_len(b) - (4 + 8 * 8 + 4 + 8);
+    /* Version 1 is version 3 without the SLA fields (string, 8 times,
+       u32, pending time) and the fields of version 3 (revision, no
+       watchers, the field count, 8 changes without actor, owner_seen). */
+    len = buf_len(b) - (4 + 8 * 8 + 4 + 8) - (4 + 4 + 4 + 8 * 8 + 4);
     v1 = mem_memdup(buf_data(b), len);
     v1[0] = 1;
     CU_ASSERT_EQUAL_FATAL(store_codec_ticket_decode(v1, len, "1", &out), STORE_OK);
@@ -2720,6 +2770,898 @@ static void test_sla_old_record(void)
     CU_ASSERT_EQUAL(out.t.sla_notified, 5);
     CU_ASSERT_EQUAL(out.t.pending_until, 1800000060);
     store_ticket_fields_free(&out.t);
+    buf_destroy(&b);
+}
+
+/*
+ * Commands by mail (third round): store_ticket_update, store_ticket_seen,
+ * store_ticket_merge, the command keys, version 3 records.
+ */
+
+/* new_ticket_at - a new ticket in queue through its own batch */
+
+static void new_ticket_at(struct store *s, const char *mid, const char *queue,
+			          time_t at, char number[32])
+{
+    struct store_result r;
+    struct tmsg tm;
+
+    sla_msg(&tm, mid, queue, "helpdesk@example.org", at, 0);
+    CU_ASSERT_EQUAL_FATAL(deliver1(s, &tm.m, &r), STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(r.outcome, STORE_OUTCOME_NEW_TICKET);
+    memcpy(number, r.number, 32);
+}
+
+/* update1 - store_ticket_update in its own batch; its status */
+
+static int update1(struct store *s, const char *number,
+		           const struct store_ticket_change *c, const char *who,
+		           time_t at)
+{
+    struct store_batch *b;
+    int     st;
+
+    CU_ASSERT_EQUAL_FATAL(store_batch_begin(s, &b), STORE_OK);
+    st = store_ticket_update(b, conf, "TEST", number, c, who, at);
+    /* A refusal leaves the batch usable: the commit succeeds. */
+    CU_ASSERT_EQUAL(store_batch_commit(&b), STORE_OK);
+    return (st);
+}
+
+/* no_change - a change that asks for nothing */
+
+static void no_change(struct store_ticket_change *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->lock = -1;
+}
+
+/* history_is - record i of t is (what, old, new); NULL compares NULL */
+
+static int history_is(const struct store_ticket *t, size_t i, const char *what,
+		              const char *old_value, const char *new_value)
+{
+    const struct store_history *h;
+
+    if (i >= t->n_history)
+	return (0);
+    h = t->history + i;
+#define SAME(a, b) ((a) == 0 ? (b) == 0 : (b) != 0 && strcmp((a), (b)) == 0)
+    return (SAME(what, h->what) && SAME(old_value, h->old_value)
+	    && SAME(new_value, h->new_value));
+#undef SAME
+}
+
+/* listed - is number in the list of filter f? */
+
+static int listed(struct store *s, const struct store_filter *f,
+		          const char *number)
+{
+    struct store_ticket *v = 0;
+    size_t  n = 0, i;
+    int     found = 0;
+
+    CU_ASSERT_EQUAL(store_list(s, f, &v, &n), STORE_OK);
+    for (i = 0; i < n; i++)
+	found |= strcmp(v[i].number, number) == 0;
+    store_ticket_list_free(&v, n);
+    return (found);
+}
+
+/* test_ticket_update - every field, history, indexes, revisions */
+
+static void test_ticket_update(void)
+{
+    static const char *const add[] = {"bob", "carol"};
+    static const char *const again[] = {"BOB"};
+    static const char *const gone[] = {"dave"};
+    char   *dir = new_dir();
+    struct store *s = open_store(dir);
+    struct store_ticket_change c;
+    struct store_filter f;
+    struct store_ticket *t;
+    char    num[32], num2[32];
+    time_t  t0 = utc(2027, 3, 8, 10, 0), due;
+    size_t  nh;
+
+    new_ticket_at(s, "up1@example.com", "Helpdesk", t0, num);
+    t = get_ticket(s, num);
+    CU_ASSERT_EQUAL(t->revision, 1);	/* one write: the creation */
+    CU_ASSERT_EQUAL(t->n_watchers, 0);
+    CU_ASSERT_PTR_NULL(t->sla);
+    for (int i = 0; i < STORE_FIELD_COUNT; i++)
+	CU_ASSERT(t->changes[i].revision == 0 && t->changes[i].who == 0);
+    nh = t->n_history;
+    store_ticket_free(&t);
+
+    /* Every field at once. */
+    no_change(&c);
+    c.set_owner = 1;
+    c.owner = "alice";
+    c.lock = 1;
+    c.queue = "Sla";
+    c.type = "Incident";
+    c.priority = 5;
+    c.watch_add = add;
+    c.n_watch_add = 2;
+    c.title = "Imprimante du 3e";
+    CU_ASSERT_EQUAL(update1(s, num, &c, "alice", t0 + 60), STORE_OK);
+    t = get_ticket(s, num);
+    CU_ASSERT_STRING_EQUAL(t->owner, "alice");
+    CU_ASSERT_EQUAL(t->locked, 1);
+    CU_ASSERT_STRING_EQUAL(t->queue, "Sla");
+    CU_ASSERT_STRING_EQUAL(t->sla, "fast");	/* the new queue's SLA for Incidents */
+    CU_ASSERT_EQUAL(t->first_response_due, 0);	/* deadlines kept: none */
+    CU_ASSERT_STRING_EQUAL(t->type, "Incident");
+    CU_ASSERT_EQUAL(t->priority, 5);
+    CU_ASSERT_STRING_EQUAL(t->title, "Imprimante du 3e");
+    CU_ASSERT_EQUAL_FATAL(t->n_watchers, 2);
+    CU_ASSERT_STRING_EQUAL(t->watchers[0], "bob");
+    CU_ASSERT_STRING_EQUAL(t->watchers[1], "carol");
+    CU_ASSERT_EQUAL(t->changed, t0 + 60);
+    CU_ASSERT_EQUAL(t->revision, 2);
+    for (int i = 0; i < STORE_FIELD_COUNT; i++) {
+	if (i == STORE_FIELD_STATE) {
+	    CU_ASSERT(t->changes[i].revision == 0 && t->changes[i].who == 0);
+	    continue;
+	}
+	CU_ASSERT_EQUAL(t->changes[i].revision, 2);
+	CU_ASSERT(t->changes[i].who && strcmp(t->changes[i].who, "alice") == 0);
+    }
+    /* History: one record per change, in the documented order. */
+    CU_ASSERT_EQUAL_FATAL(t->n_history, nh + 8);
+    CU_ASSERT(history_is(t, nh + 0, "owner", 0, "alice"));
+    CU_ASSERT(history_is(t, nh + 1, "lock", "unlocked", "locked"));
+    CU_ASSERT(history_is(t, nh + 2, "queue", "Helpdesk", "Sla"));
+    CU_ASSERT(history_is(t, nh + 3, "type", "Service Request", "Incident"));
+    CU_ASSERT(history_is(t, nh + 4, "priority", "3", "5"));
+    CU_ASSERT(history_is(t, nh + 5, "watchers", 0, "+bob"));
+    CU_ASSERT(history_is(t, nh + 6, "watchers", 0, "+carol"));
+    CU_ASSERT(history_is(t, nh + 7, "title", "Printer", "Imprimante du 3e"));
+    CU_ASSERT_STRING_EQUAL(t->history[nh].who, "alice");
+    CU_ASSERT_EQUAL(t->history[nh].at, t0 + 60);
+    nh = t->n_history;
+    store_ticket_free(&t);
+    /* Indexes: queue (with state), owner, locked. */
+    memset(&f, 0, sizeof(f));
+    f.queue = "Sla";
+    CU_ASSERT(listed(s, &f, num));
+    f.state = "new";
+    CU_ASSERT(listed(s, &f, num));
+    f.queue = "Helpdesk";
+    f.state = 0;
+    CU_ASSERT(!listed(s, &f, num));
+    memset(&f, 0, sizeof(f));
+    f.owner = "alice";
+    f.locked_only = 1;
+    CU_ASSERT(listed(s, &f, num));
+    CU_ASSERT_EQUAL(count_list(s, &f), 1);
+
+    /* The same values again, a watcher already there (any case), one
+       not there: nothing changes, nothing is written. */
+    no_change(&c);
+    c.set_owner = 1;
+    c.owner = "alice";
+    c.lock = 1;
+    c.queue = "Sla";
+    c.type = "Incident";
+    c.priority = 5;
+    c.watch_add = again;
+    c.n_watch_add = 1;
+    c.watch_remove = gone;
+    c.n_watch_remove = 1;
+    c.title = "Imprimante du 3e";
+    CU_ASSERT_EQUAL(update1(s, num, &c, "bob", t0 + 120), STORE_OK);
+    t = get_ticket(s, num);
+    CU_ASSERT_EQUAL(t->revision, 2);
+    CU_ASSERT_EQUAL(t->n_history, nh);
+    CU_ASSERT_EQUAL(t->changed, t0 + 60);
+    CU_ASSERT_STRING_EQUAL(t->changes[STORE_FIELD_OWNER].who, "alice");
+    store_ticket_free(&t);
+
+    /* One field: only its change moves; removal is case-insensitive. */
+    no_change(&c);
+    c.set_owner = 1;
+    c.owner = "bob";
+    c.watch_remove = again;
+    c.n_watch_remove = 1;
+    c.lock = 0;
+    CU_ASSERT_EQUAL(update1(s, num, &c, "carol", t0 + 180), STORE_OK);
+    t = get_ticket(s, num);
+    CU_ASSERT_EQUAL(t->revision, 3);
+    CU_ASSERT_STRING_EQUAL(t->owner, "bob");
+    CU_ASSERT_EQUAL(t->locked, 0);
+    CU_ASSERT_EQUAL_FATAL(t->n_watchers, 1);
+    CU_ASSERT_STRING_EQUAL(t->watchers[0], "carol");
+    CU_ASSERT_EQUAL(t->changes[STORE_FIELD_OWNER].revision, 3);
+    CU_ASSERT_STRING_EQUAL(t->changes[STORE_FIELD_OWNER].who, "carol");
+    CU_ASSERT_EQUAL(t->changes[STORE_FIELD_LOCK].revision, 3);
+    CU_ASSERT_EQUAL(t->changes[STORE_FIELD_WATCHERS].revision, 3);
+    CU_ASSERT_EQUAL(t->changes[STORE_FIELD_TYPE].revision, 2);
+    CU_ASSERT_STRING_EQUAL(t->changes[STORE_FIELD_TYPE].who, "alice");
+    CU_ASSERT_EQUAL_FATAL(t->n_history, nh + 3);
+    CU_ASSERT(history_is(t, nh + 0, "owner", "alice", "bob"));
+    CU_ASSERT(history_is(t, nh + 1, "lock", "locked", "unlocked"));
+    CU_ASSERT(history_is(t, nh + 2, "watchers", 0, "-bob"));
+    nh = t->n_history;
+    store_ticket_free(&t);
+    memset(&f, 0, sizeof(f));
+    f.owner = "alice";
+    CU_ASSERT(!listed(s, &f, num));
+    f.owner = "bob";
+    CU_ASSERT(listed(s, &f, num));
+    f.locked_only = 1;
+    CU_ASSERT(!listed(s, &f, num));
+
+    /* Owner none: out of the owner index. */
+    no_change(&c);
+    c.set_owner = 1;
+    c.owner = 0;
+    CU_ASSERT_EQUAL(update1(s, num, &c, "bob", t0 + 240), STORE_OK);
+    t = get_ticket(s, num);
+    CU_ASSERT_PTR_NULL(t->owner);
+    CU_ASSERT(history_is(t, nh, "owner", "bob", 0));
+    store_ticket_free(&t);
+    memset(&f, 0, sizeof(f));
+    f.owner = "bob";
+    CU_ASSERT(!listed(s, &f, num));
+
+    /* A queue move keeps the deadlines; the SLA name follows the queue. */
+    new_ticket_at(s, "up2@example.com", "Sla", t0, num2);
+    t = get_ticket(s, num2);
+    CU_ASSERT_STRING_EQUAL(t->sla, "gold");
+    due = t->first_response_due;
+    CU_ASSERT(due > t0);
+    store_ticket_free(&t);
+    no_change(&c);
+    c.queue = "Helpdesk";
+    CU_ASSERT_EQUAL(update1(s, num2, &c, "alice", t0 + 60), STORE_OK);
+    t = get_ticket(s, num2);
+    CU_ASSERT_STRING_EQUAL(t->queue, "Helpdesk");
+    CU_ASSERT_PTR_NULL(t->sla);
+    CU_ASSERT_EQUAL(t->first_response_due, due);
+    store_ticket_free(&t);
+
+    mem_free(dir);
+    store_close(&s);
+}
+
+/* test_ticket_update_refused - STORE_PERM, nothing written */
+
+static void test_ticket_update_refused(void)
+{
+    static const char *const empty[] = {""};
+    const char *many[STORE_WATCHERS_MAX + 1];
+    char    names[STORE_WATCHERS_MAX + 1][16];
+    char   *dir = new_dir();
+    struct store *s = open_store(dir);
+    struct store_ticket_change c;
+    struct store_ticket *t;
+    struct store_batch *b;
+    char    num[32];
+    size_t  nh;
+
+    new_ticket_at(s, "perm@example.com", "Helpdesk", utc(2027, 3, 8, 10, 0), num);
+    t = get_ticket(s, num);
+    nh = t->n_history;
+    store_ticket_free(&t);
+    no_change(&c);
+    c.title = "x";
+    CU_ASSERT_EQUAL(update1(s, "2027030810999999", &c, "alice", 1), STORE_PERM);
+    no_change(&c);
+    c.queue = "";
+    CU_ASSERT_EQUAL(update1(s, num, &c, "alice", 1), STORE_PERM);
+    no_change(&c);
+    c.type = "";
+    CU_ASSERT_EQUAL(update1(s, num, &c, "alice", 1), STORE_PERM);
+    no_change(&c);
+    c.priority = 6;
+    CU_ASSERT_EQUAL(update1(s, num, &c, "alice", 1), STORE_PERM);
+    c.priority = -1;
+    CU_ASSERT_EQUAL(update1(s, num, &c, "alice", 1), STORE_PERM);
+    no_change(&c);
+    c.watch_add = empty;
+    c.n_watch_add = 1;
+    CU_ASSERT_EQUAL(update1(s, num, &c, "alice", 1), STORE_PERM);
+    /* 100 watchers are fine, 101 are not; a refusal after valid fields
+       in the same change writes none of them. */
+    for (int i = 0; i <= STORE_WATCHERS_MAX; i++) {
+	snprintf(names[i], sizeof(names[i]), "agent%d", i);
+	many[i] = names[i];
+    }
+    no_change(&c);
+    c.priority = 1;
+    c.watch_add = many;
+    c.n_watch_add = STORE_WATCHERS_MAX + 1;
+    CU_ASSERT_EQUAL(update1(s, num, &c, "alice", 1), STORE_PERM);
+    t = get_ticket(s, num);
+    CU_ASSERT_EQUAL(t->revision, 1);
+    CU_ASSERT_EQUAL(t->priority, 3);
+    CU_ASSERT_EQUAL(t->n_history, nh);
+    CU_ASSERT_EQUAL(t->n_watchers, 0);
+    store_ticket_free(&t);
+    c.n_watch_add = STORE_WATCHERS_MAX;
+    CU_ASSERT_EQUAL(update1(s, num, &c, "alice", 1), STORE_OK);
+    t = get_ticket(s, num);
+    CU_ASSERT_EQUAL(t->n_watchers, STORE_WATCHERS_MAX);
+    CU_ASSERT_EQUAL(t->priority, 1);
+    CU_ASSERT_EQUAL(t->n_history, nh + 1 + STORE_WATCHERS_MAX);
+    store_ticket_free(&t);
+    /* One more is refused; one more with one removed is fine. */
+    c.priority = 0;
+    c.watch_add = many + STORE_WATCHERS_MAX;
+    c.n_watch_add = 1;
+    CU_ASSERT_EQUAL(update1(s, num, &c, "alice", 1), STORE_PERM);
+    c.watch_remove = many;
+    c.n_watch_remove = 1;
+    CU_ASSERT_EQUAL(update1(s, num, &c, "alice", 1), STORE_OK);
+    /* NULL arguments; a refused call does not poison the batch. */
+    CU_ASSERT_EQUAL_FATAL(store_batch_begin(s, &b), STORE_OK);
+    CU_ASSERT_EQUAL(store_ticket_update(b, conf, "TEST", num, 0, "a", 1), STORE_PERM);
+    CU_ASSERT_EQUAL(store_ticket_update(b, conf, "TEST", 0, &c, "a", 1), STORE_PERM);
+    no_change(&c);
+    c.priority = 2;
+    CU_ASSERT_EQUAL(store_ticket_update(b, conf, "TEST", num, &c, "a", 1), STORE_OK);
+    CU_ASSERT_EQUAL(store_batch_commit(&b), STORE_OK);
+    t = get_ticket(s, num);
+    CU_ASSERT_EQUAL(t->priority, 2);
+    store_ticket_free(&t);
+    store_close(&s);
+    mem_free(dir);
+}
+
+/* test_state_changes - state changes record changes[STATE] */
+
+static void test_state_changes(void)
+{
+    char   *dir = new_dir();
+    struct store *s = open_store(dir);
+    struct store_ticket *t;
+    struct store_result r;
+    struct tmsg tm;
+    time_t  t0 = utc(2027, 3, 8, 10, 0);
+    char    num[32];
+
+    new_ticket_at(s, "st1@example.com", "Helpdesk", t0, num);
+    set_state(s, num, "pending reminder", t0 + 60);
+    t = get_ticket(s, num);
+    CU_ASSERT_EQUAL(t->revision, 2);
+    CU_ASSERT_EQUAL(t->changes[STORE_FIELD_STATE].revision, 2);
+    CU_ASSERT_STRING_EQUAL(t->changes[STORE_FIELD_STATE].who, "alice");
+    CU_ASSERT_EQUAL(t->changes[STORE_FIELD_OWNER].revision, 0);
+    store_ticket_free(&t);
+    /* The requester's follow-up reopens it: recorded with the sender. */
+    sla_msg(&tm, "st2@example.com", "Helpdesk", "helpdesk@example.org",
+	    t0 + 120, num);
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r), STORE_OK);
+    t = get_ticket(s, num);
+    CU_ASSERT_STRING_EQUAL(t->state, "open");
+    CU_ASSERT_EQUAL(t->revision, 3);
+    CU_ASSERT_EQUAL(t->changes[STORE_FIELD_STATE].revision, 3);
+    CU_ASSERT_STRING_EQUAL(t->changes[STORE_FIELD_STATE].who,
+			   "marie.dupont@example.com");
+    store_ticket_free(&t);
+    /* A follow-up without a state change moves only the revision. */
+    sla_msg(&tm, "st3@example.com", "Helpdesk", "helpdesk@example.org",
+	    t0 + 180, num);
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r), STORE_OK);
+    t = get_ticket(s, num);
+    CU_ASSERT_EQUAL(t->revision, 4);
+    CU_ASSERT_EQUAL(t->changes[STORE_FIELD_STATE].revision, 3);
+    store_ticket_free(&t);
+    store_close(&s);
+    mem_free(dir);
+}
+
+/* seen1 - store_ticket_seen in its own batch */
+
+static int seen1(struct store *s, const char *number, const char *login)
+{
+    struct store_batch *b;
+    int     st;
+
+    CU_ASSERT_EQUAL_FATAL(store_batch_begin(s, &b), STORE_OK);
+    st = store_ticket_seen(b, "TEST", number, login);
+    CU_ASSERT_EQUAL(store_batch_commit(&b), STORE_OK);
+    return (st);
+}
+
+/* star - the "new article" star of list --locked */
+
+static int star(const struct store_ticket *t)
+{
+    return (t->locked && t->owner && t->n_articles_total > t->owner_seen);
+}
+
+/* test_ticket_seen - owner_seen and the star */
+
+static void test_ticket_seen(void)
+{
+    char   *dir = new_dir();
+    struct store *s = open_store(dir);
+    struct store_ticket_change c;
+    struct store_ticket *t;
+    struct store_result r;
+    struct tmsg tm;
+    time_t  t0 = utc(2027, 3, 8, 10, 0);
+    char    num[32];
+
+    new_ticket_at(s, "seen1@example.com", "Helpdesk", t0, num);
+    /* Not owned: seen writes nothing. */
+    CU_ASSERT_EQUAL(seen1(s, num, "alice"), STORE_OK);
+    t = get_ticket(s, num);
+    CU_ASSERT_EQUAL(t->owner_seen, 0);
+    CU_ASSERT_EQUAL(t->revision, 1);
+    CU_ASSERT(!star(t));
+    store_ticket_free(&t);
+    no_change(&c);
+    c.set_owner = 1;
+    c.owner = "alice";
+    c.lock = 1;
+    CU_ASSERT_EQUAL(update1(s, num, &c, "alice", t0 + 60), STORE_OK);
+    t = get_ticket(s, num);
+    CU_ASSERT(star(t));				/* article 1 not seen yet */
+    store_ticket_free(&t);
+    /* Someone else: no change. */
+    CU_ASSERT_EQUAL(seen1(s, num, "bob"), STORE_OK);
+    CU_ASSERT_EQUAL(seen1(s, num, 0), STORE_OK);
+    t = get_ticket(s, num);
+    CU_ASSERT_EQUAL(t->owner_seen, 0);
+    CU_ASSERT_EQUAL(t->revision, 2);
+    store_ticket_free(&t);
+    /* The owner (any case): off. */
+    CU_ASSERT_EQUAL(seen1(s, num, "ALICE"), STORE_OK);
+    t = get_ticket(s, num);
+    CU_ASSERT_EQUAL(t->owner_seen, 1);
+    CU_ASSERT_EQUAL(t->revision, 3);
+    CU_ASSERT(!star(t));
+    store_ticket_free(&t);
+    /* Again: nothing to write. */
+    CU_ASSERT_EQUAL(seen1(s, num, "alice"), STORE_OK);
+    t = get_ticket(s, num);
+    CU_ASSERT_EQUAL(t->revision, 3);
+    store_ticket_free(&t);
+    /* A follow-up turns it on again, until the owner's next action. */
+    sla_msg(&tm, "seen2@example.com", "Helpdesk", "helpdesk@example.org",
+	    t0 + 120, num);
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r), STORE_OK);
+    t = get_ticket(s, num);
+    CU_ASSERT_EQUAL(t->n_articles_total, 2);
+    CU_ASSERT(star(t));
+    store_ticket_free(&t);
+    CU_ASSERT_EQUAL(seen1(s, num, "alice"), STORE_OK);
+    t = get_ticket(s, num);
+    CU_ASSERT_EQUAL(t->owner_seen, 2);
+    CU_ASSERT(!star(t));
+    store_ticket_free(&t);
+    /* The list returns the fields too. */
+    {
+	struct store_filter f;
+	struct store_ticket *v = 0;
+	size_t  n = 0;
+
+	memset(&f, 0, sizeof(f));
+	f.owner = "alice";
+	f.locked_only = 1;
+	CU_ASSERT_EQUAL(store_list(s, &f, &v, &n), STORE_OK);
+	CU_ASSERT_EQUAL_FATAL(n, 1);
+	CU_ASSERT_EQUAL(v[0].owner_seen, 2);
+	CU_ASSERT_EQUAL(v[0].revision, 5);
+	CU_ASSERT_EQUAL(v[0].changes[STORE_FIELD_LOCK].revision, 2);
+	store_ticket_list_free(&v, n);
+    }
+    CU_ASSERT_EQUAL(seen1(s, "2027030810999999", "alice"), STORE_NOTFOUND);
+    store_close(&s);
+    mem_free(dir);
+}
+
+/* merge1 - store_ticket_merge in its own batch */
+
+static int merge1(struct store *s, const char *number, const char *into)
+{
+    struct store_batch *b;
+    int     st;
+
+    CU_ASSERT_EQUAL_FATAL(store_batch_begin(s, &b), STORE_OK);
+    st = store_ticket_merge(b, conf, "TEST", number, into, "alice",
+			    utc(2027, 3, 8, 11, 0));
+    CU_ASSERT_EQUAL(store_batch_commit(&b), STORE_OK);
+    return (st);
+}
+
+/* test_ticket_merge - merge, follow-ups redirected, refusals */
+
+static void test_ticket_merge(void)
+{
+    char   *dir = new_dir();
+    struct store *s = open_store(dir);
+    struct store_ticket_change c;
+    struct store_ticket *t;
+    struct store_result r;
+    struct store_filter f;
+    struct tmsg tm;
+    time_t  t0 = utc(2027, 3, 8, 10, 0);
+    char    a[32], bn[32], cn[32], dn[32], chain[10][32], mid[64];
+    char    (*due)[32] = 0;
+    size_t  n_due = 0, nh_b;
+
+    new_ticket_at(s, "ma@example.com", "Sla", t0, a);
+    new_ticket_at(s, "mb@example.com", "Helpdesk", t0, bn);
+    new_ticket_at(s, "mc@example.com", "Helpdesk", t0, cn);
+    new_ticket_at(s, "md@example.com", "Helpdesk", t0, dn);
+    no_change(&c);
+    c.set_owner = 1;
+    c.owner = "alice";
+    c.lock = 1;
+    CU_ASSERT_EQUAL(update1(s, a, &c, "alice", t0), STORE_OK);
+    t = get_ticket(s, bn);
+    nh_b = t->n_history;
+    store_ticket_free(&t);
+
+    CU_ASSERT_EQUAL(merge1(s, a, bn), STORE_OK);
+    t = get_ticket(s, a);
+    CU_ASSERT_STRING_EQUAL(t->state, "merged");
+    CU_ASSERT_STRING_EQUAL(t->merged_into, bn);
+    CU_ASSERT_EQUAL(t->locked, 0);
+    CU_ASSERT_STRING_EQUAL(t->owner, "alice");
+    CU_ASSERT(t->first_response_due == 0 && t->solution_due == 0
+	      && t->update_due == 0 && t->escalated == 0);
+    CU_ASSERT_EQUAL(t->changes[STORE_FIELD_STATE].revision, t->revision);
+    CU_ASSERT_EQUAL(t->changes[STORE_FIELD_LOCK].revision, t->revision);
+    CU_ASSERT(history_is(t, t->n_history - 1, "merged", 0, bn));
+    store_ticket_free(&t);
+    t = get_ticket(s, bn);
+    CU_ASSERT_EQUAL_FATAL(t->n_history, nh_b + 1);
+    CU_ASSERT(history_is(t, nh_b, "merge", 0, a));
+    CU_ASSERT_EQUAL(t->changed, utc(2027, 3, 8, 11, 0));
+    store_ticket_free(&t);
+    /* Out of the queue index under its old state, and of the sweep. */
+    memset(&f, 0, sizeof(f));
+    f.queue = "Sla";
+    f.state = "merged";
+    CU_ASSERT(listed(s, &f, a));
+    f.state = "new";
+    CU_ASSERT(!listed(s, &f, a));
+    CU_ASSERT_EQUAL(store_escalation_due(s, utc(2030, 1, 1, 0, 0), 0, &due,
+					 &n_due), STORE_OK);
+    for (size_t i = 0; i < n_due; i++)
+	CU_ASSERT(strcmp(due[i], a) != 0);
+    mem_free(due);
+
+    /* A follow-up to a, by number and by References, lands in b. */
+    sla_msg(&tm, "ma2@example.com", "Helpdesk", "helpdesk@example.org",
+	    t0 + 600, a);
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r), STORE_OK);
+    CU_ASSERT_EQUAL(r.outcome, STORE_OUTCOME_FOLLOW_UP);
+    CU_ASSERT_STRING_EQUAL(r.number, bn);
+    CU_ASSERT_EQUAL(r.article, 2);
+    sla_msg(&tm, "ma3@example.com", "Helpdesk", "helpdesk@example.org",
+	    t0 + 660, 0);
+    tm.refs[0] = "ma@example.com";
+    tm.m.n_references = 1;
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r), STORE_OK);
+    CU_ASSERT_EQUAL(r.outcome, STORE_OUTCOME_FOLLOW_UP);
+    CU_ASSERT_STRING_EQUAL(r.number, bn);
+    t = get_ticket(s, a);
+    CU_ASSERT_EQUAL(t->n_articles_total, 1);	/* nothing added to a */
+    store_ticket_free(&t);
+
+    /* Refusals: itself, unknown, already merged, into a merged one. */
+    CU_ASSERT_EQUAL(merge1(s, cn, cn), STORE_PERM);
+    CU_ASSERT_EQUAL(merge1(s, "2027030810999999", cn), STORE_PERM);
+    CU_ASSERT_EQUAL(merge1(s, cn, "2027030810999999"), STORE_PERM);
+    CU_ASSERT_EQUAL(merge1(s, a, cn), STORE_PERM);
+    CU_ASSERT_EQUAL(merge1(s, cn, a), STORE_PERM);
+    t = get_ticket(s, cn);
+    CU_ASSERT_STRING_EQUAL(t->state, "new");
+    CU_ASSERT_PTR_NULL(t->merged_into);
+    CU_ASSERT_EQUAL(t->revision, 1);
+    store_ticket_free(&t);
+
+    /* Two hops: b into c; a follow-up to a lands in c. */
+    CU_ASSERT_EQUAL(merge1(s, bn, cn), STORE_OK);
+    sla_msg(&tm, "ma4@example.com", "Helpdesk", "helpdesk@example.org",
+	    t0 + 720, a);
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r), STORE_OK);
+    CU_ASSERT_STRING_EQUAL(r.number, cn);
+
+    /* A chain of 9 merges: delivery stops after 8 hops. */
+    for (int i = 0; i < 10; i++) {
+	snprintf(mid, sizeof(mid), "chain%d@example.com", i);
+	new_ticket_at(s, mid, "Helpdesk", t0, chain[i]);
+    }
+    for (int i = 0; i < 9; i++)
+	CU_ASSERT_EQUAL(merge1(s, chain[i], chain[i + 1]), STORE_OK);
+    sla_msg(&tm, "chainx@example.com", "Helpdesk", "helpdesk@example.org",
+	    t0 + 780, chain[0]);
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r), STORE_OK);
+    CU_ASSERT_STRING_EQUAL(r.number, chain[STORE_MERGE_HOPS]);
+    sla_msg(&tm, "chainy@example.com", "Helpdesk", "helpdesk@example.org",
+	    t0 + 840, chain[1]);
+    CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r), STORE_OK);
+    CU_ASSERT_STRING_EQUAL(r.number, chain[9]);
+    (void) dn;
+    store_close(&s);
+    mem_free(dir);
+}
+
+/* test_command_keys - idempotent command mail */
+
+static void test_command_keys(void)
+{
+    char   *dir = new_dir();
+    struct store *s = open_store(dir);
+    struct store_batch *b;
+    unsigned char k1[32], k2[32];
+    char    number[32];
+    time_t  at = 0;
+
+    memset(k1, 0xa5, sizeof(k1));
+    memset(k2, 0xa5, sizeof(k2));
+    k2[31] = 0x5a;
+    CU_ASSERT_EQUAL_FATAL(store_batch_begin(s, &b), STORE_OK);
+    CU_ASSERT_EQUAL(store_command_seen(b, k1, &at, number), STORE_NOTFOUND);
+    CU_ASSERT_EQUAL(store_command_record(b, "TEST", k1, "2027030810000017",
+					 1800000000), STORE_OK);
+    /* The same batch sees it. */
+    CU_ASSERT_EQUAL(store_command_seen(b, k1, &at, number), STORE_OK);
+    CU_ASSERT_EQUAL(store_batch_commit(&b), STORE_OK);
+    /* An aborted record is forgotten. */
+    CU_ASSERT_EQUAL_FATAL(store_batch_begin(s, &b), STORE_OK);
+    CU_ASSERT_EQUAL(store_command_record(b, "TEST", k2, "", 1800000100), STORE_OK);
+    store_batch_abort(&b);
+
+    store_close(&s);
+    s = open_store(dir);			/* kept across a restart */
+    CU_ASSERT_EQUAL_FATAL(store_batch_begin(s, &b), STORE_OK);
+    memset(number, 'x', sizeof(number));
+    CU_ASSERT_EQUAL(store_command_seen(b, k1, &at, number), STORE_OK);
+    CU_ASSERT_EQUAL(at, 1800000000);
+    CU_ASSERT_STRING_EQUAL(number, "2027030810000017");
+    CU_ASSERT_EQUAL(store_command_seen(b, k2, &at, number), STORE_NOTFOUND);
+    CU_ASSERT_EQUAL(store_command_record(b, "TEST", k2, "", 1800000200), STORE_OK);
+    CU_ASSERT_EQUAL(store_command_seen(b, k2, &at, number), STORE_OK);
+    CU_ASSERT_EQUAL(at, 1800000200);
+    CU_ASSERT_STRING_EQUAL(number, "");
+    /* A number that cannot be one is refused without poisoning. */
+    CU_ASSERT_EQUAL(store_command_record(b, "TEST", k2,
+					 "012345678901234567890123456789012",
+					 1), STORE_PERM);
+    CU_ASSERT_EQUAL(store_batch_commit(&b), STORE_OK);
+    /* The keys live in dedup.db beside mail keys and do not collide:
+       a mail whose hash is k1 is not a duplicate. */
+    {
+	struct store_result r;
+	struct tmsg tm;
+
+	tmsg_init(&tm, "", "hash k1");
+	tm.m.message_id = "";
+	memcpy(tm.m.hash, k1, 32);
+	CU_ASSERT_EQUAL(deliver1(s, &tm.m, &r), STORE_OK);
+	CU_ASSERT_EQUAL(r.outcome, STORE_OUTCOME_NEW_TICKET);
+	CU_ASSERT_EQUAL(count_db(s, STORE_DB_DEDUP), 3);
+    }
+    store_close(&s);
+    mem_free(dir);
+}
+
+/* v2_put - helpers to write a version 2 ticket record by hand */
+
+static void v2_u32(struct buf *b, uint32_t v)
+{
+    unsigned char x[4] = {v >> 24, v >> 16, v >> 8, v};
+
+    buf_append(b, x, 4);
+}
+
+static void v2_u64(struct buf *b, uint64_t v)
+{
+    v2_u32(b, (uint32_t) (v >> 32));
+    v2_u32(b, (uint32_t) v);
+}
+
+static void v2_str(struct buf *b, const char *s)
+{
+    if (s == 0) {
+	v2_u32(b, 0xffffffffU);
+	return;
+    }
+    v2_u32(b, (uint32_t) strlen(s));
+    buf_append(b, s, strlen(s));
+}
+
+/* test_record_v2 - a version 2 record decodes, is read from a store,
+   and becomes version 3 at its next write */
+
+static void test_record_v2(void)
+{
+    char   *dir = new_dir();
+    struct store *s = open_store(dir);
+    struct store_ticket_rec out;
+    struct store_ticket_change c;
+    struct store_ticket *t;
+    struct store_batch *b;
+    struct buf *v2 = buf_create(0, 0);
+    const char *number = "2024102410000015";
+    size_t  len;
+    DBT     k, d;
+
+    /* Version 2 as the round-2 code wrote it. */
+    buf_append_char(v2, 2);
+    buf_append_char(v2, 'T');
+    v2_str(v2, "Old title");
+    v2_str(v2, "Helpdesk");
+    v2_str(v2, "open");
+    buf_append_char(v2, 4);			/* priority */
+    v2_str(v2, "Incident");
+    buf_append_char(v2, 1);			/* locked */
+    v2_str(v2, "alice");
+    v2_str(v2, "c@example.com");
+    v2_u64(v2, 1700000000);			/* created */
+    v2_u64(v2, 1700000100);			/* changed */
+    buf_append_char(v2, 0);			/* escalated */
+    v2_str(v2, 0);				/* merged_into */
+    v2_u32(v2, 3);				/* articles */
+    v2_u32(v2, 2);				/* history */
+    v2_str(v2, "gold");				/* sla */
+    for (int i = 0; i < 8; i++)
+	v2_u64(v2, i == 5 ? 1800000000 : 0);	/* solution_due */
+    v2_u32(v2, 0);				/* sla_notified */
+    v2_u64(v2, 0);				/* pending_until */
+    len = buf_len(v2);
+    CU_ASSERT_EQUAL_FATAL(store_codec_ticket_decode(buf_data(v2), len, number,
+						    &out), STORE_OK);
+    CU_ASSERT_STRING_EQUAL(out.t.title, "Old title");
+    CU_ASSERT_EQUAL(out.t.priority, 4);
+    CU_ASSERT_EQUAL(out.t.n_articles_total, 3);
+    CU_ASSERT_EQUAL(out.n_history, 2);
+    CU_ASSERT_STRING_EQUAL(out.t.sla, "gold");
+    CU_ASSERT_EQUAL(out.t.solution_due, 1800000000);
+    CU_ASSERT_EQUAL(out.t.revision, 0);
+    CU_ASSERT_EQUAL(out.t.n_watchers, 0);
+    CU_ASSERT_PTR_NULL(out.t.watchers);
+    CU_ASSERT_EQUAL(out.t.owner_seen, 0);
+    for (int i = 0; i < STORE_FIELD_COUNT; i++)
+	CU_ASSERT(out.t.changes[i].revision == 0 && out.t.changes[i].who == 0);
+    store_ticket_fields_free(&out.t);
+    /* Truncated or extended version 2 records are refused. */
+    CU_ASSERT_EQUAL(store_codec_ticket_decode(buf_data(v2), len - 1, number,
+					      &out), STORE_PERM);
+    buf_append_char(v2, 0);
+    CU_ASSERT_EQUAL(store_codec_ticket_decode(buf_data(v2), len + 1, number,
+					      &out), STORE_PERM);
+
+    /* In a store: read, then updated (the record becomes version 3). */
+    CU_ASSERT_EQUAL_FATAL(store_batch_begin(s, &b), STORE_OK);
+    memset(&k, 0, sizeof(k));
+    memset(&d, 0, sizeof(d));
+    k.data = (void *) number;
+    k.size = (u_int32_t) strlen(number);
+    d.data = buf_data_mut(v2);
+    d.size = (u_int32_t) len;
+    CU_ASSERT_EQUAL(s->db[STORE_DB_TICKETS]->put(s->db[STORE_DB_TICKETS],
+						 b->txn, &k, &d, 0), 0);
+    CU_ASSERT_EQUAL(store_batch_commit(&b), STORE_OK);
+    t = get_ticket(s, number);
+    CU_ASSERT_EQUAL(t->revision, 0);
+    CU_ASSERT_STRING_EQUAL(t->owner, "alice");
+    store_ticket_free(&t);
+    no_change(&c);
+    c.title = "New title";
+    CU_ASSERT_EQUAL(update1(s, number, &c, "bob", 1800000000), STORE_OK);
+    t = get_ticket(s, number);
+    CU_ASSERT_EQUAL(t->revision, 1);
+    CU_ASSERT_STRING_EQUAL(t->title, "New title");
+    CU_ASSERT_EQUAL(t->changes[STORE_FIELD_TITLE].revision, 1);
+    CU_ASSERT_EQUAL_FATAL(t->n_history, 1);	/* seq 3 read as the first */
+    CU_ASSERT(history_is(t, 0, "title", "Old title", "New title"));
+    CU_ASSERT_EQUAL(t->solution_due, 1800000000);
+    store_ticket_free(&t);
+    CU_ASSERT_EQUAL_FATAL(store_batch_begin(s, &b), STORE_OK);
+    CU_ASSERT_EQUAL(store_get(s->db[STORE_DB_TICKETS], b->txn, number,
+			      strlen(number), &b->get, &len, 0), 0);
+    CU_ASSERT_EQUAL(b->get.data[0], STORE_REC_TICKET_VERSION);
+    CU_ASSERT_EQUAL(STORE_REC_TICKET_VERSION, 3);
+    store_batch_abort(&b);
+    buf_destroy(&v2);
+    store_close(&s);
+    mem_free(dir);
+}
+
+/* test_codec_v3 - watchers and changes round-trip; field counts */
+
+static void test_codec_v3(void)
+{
+    static char *const w[] = {"bob", "carol"};
+    struct store_ticket_rec rec, out;
+    struct buf *b = buf_create(0, 0);
+    unsigned char *copy;
+    size_t  len, i;
+    int     refused;
+
+    memset(&rec, 0, sizeof(rec));
+    strcpy(rec.t.number, "1");
+    rec.t.title = rec.t.queue = rec.t.type = "x";
+    rec.t.state = "open";
+    rec.t.customer = "c@example.com";
+    rec.t.priority = 3;
+    rec.t.revision = 70000;
+    rec.t.watchers = (char **) w;
+    rec.t.n_watchers = 2;
+    rec.t.changes[STORE_FIELD_OWNER].revision = 69999;
+    rec.t.changes[STORE_FIELD_OWNER].who = "alice";
+    rec.t.changes[STORE_FIELD_WATCHERS].revision = 7;
+    rec.t.changes[STORE_FIELD_WATCHERS].who = "";
+    rec.t.owner_seen = 12;
+    store_codec_ticket_encode(b, &rec);
+    len = buf_len(b);
+    CU_ASSERT_EQUAL_FATAL(store_codec_ticket_decode(buf_data(b), len, "1", &out),
+			  STORE_OK);
+    CU_ASSERT_EQUAL(out.t.revision, 70000);
+    CU_ASSERT_EQUAL_FATAL(out.t.n_watchers, 2);
+    CU_ASSERT_STRING_EQUAL(out.t.watchers[1], "carol");
+    CU_ASSERT_EQUAL(out.t.changes[STORE_FIELD_OWNER].revision, 69999);
+    CU_ASSERT_STRING_EQUAL(out.t.changes[STORE_FIELD_OWNER].who, "alice");
+    CU_ASSERT_STRING_EQUAL(out.t.changes[STORE_FIELD_WATCHERS].who, "");
+    CU_ASSERT_PTR_NULL(out.t.changes[STORE_FIELD_TITLE].who);
+    CU_ASSERT_EQUAL(out.t.owner_seen, 12);
+    store_ticket_fields_free(&out.t);
+    CU_ASSERT_PTR_NULL(out.t.watchers);
+    CU_ASSERT_PTR_NULL(out.t.changes[STORE_FIELD_OWNER].who);
+    /* Every prefix is refused (ASan sees overreads: exact-size copies). */
+    for (refused = 0, i = 0; i < len; i++) {
+	copy = mem_memdup(buf_data(b), i);
+	refused += store_codec_ticket_decode(copy, i, "1", &out) == STORE_PERM;
+	mem_free(copy);
+    }
+    CU_ASSERT_EQUAL(refused, len);
+    /* A huge watcher count does not allocate or crash. */
+    copy = mem_memdup(buf_data(b), len);
+    {
+	/* owner_seen, 8 changes (4 + 4 + who), count, 2 watchers, count */
+	size_t  off = len - 4 - (8 * 8 + 5 + 0) - 4 - (4 + 3) - (4 + 5) - 4;
+
+	CU_ASSERT_EQUAL(store_be32_get(copy + off), 2);
+	store_be32_put(copy + off, 0x7fffffff);
+	CU_ASSERT_EQUAL(store_codec_ticket_decode(copy, len, "1", &out), STORE_PERM);
+    }
+    mem_free(copy);
+    /* A record from a later version with more fields: the extra change
+       is read and dropped; with fewer, the missing ones stay zero. */
+    {
+	size_t  cnt = len - 4 - (8 * 8 + 5) - 4;
+	struct buf *more = buf_create(0, 0);
+	unsigned char x[4];
+
+	CU_ASSERT_EQUAL(store_be32_get((unsigned char *) buf_data(b) + cnt),
+			STORE_FIELD_COUNT);
+	buf_append(more, buf_data(b), cnt);
+	store_be32_put(x, STORE_FIELD_COUNT + 1);
+	buf_append(more, x, 4);
+	buf_append(more, buf_data(b) + cnt + 4, len - cnt - 4 - 4);
+	store_be32_put(x, 5);
+	buf_append(more, x, 4);
+	buf_append(more, "\0\0\0\3ext", 7);	/* revision 5, who "ext" */
+	buf_append(more, buf_data(b) + len - 4, 4);
+	CU_ASSERT_EQUAL(store_codec_ticket_decode(buf_data(more), buf_len(more),
+						  "1", &out), STORE_OK);
+	CU_ASSERT_EQUAL(out.t.owner_seen, 12);
+	CU_ASSERT_STRING_EQUAL(out.t.changes[STORE_FIELD_OWNER].who, "alice");
+	store_ticket_fields_free(&out.t);
+	buf_reset(more);
+	buf_append(more, buf_data(b), cnt);
+	store_be32_put(x, 1);
+	buf_append(more, x, 4);
+	buf_append(more, buf_data(b) + cnt + 4, 4 + 4 + 5);	/* owner */
+	buf_append(more, buf_data(b) + len - 4, 4);
+	CU_ASSERT_EQUAL(store_codec_ticket_decode(buf_data(more), buf_len(more),
+						  "1", &out), STORE_OK);
+	CU_ASSERT_EQUAL(out.t.changes[STORE_FIELD_OWNER].revision, 69999);
+	CU_ASSERT_EQUAL(out.t.changes[STORE_FIELD_WATCHERS].revision, 0);
+	CU_ASSERT_EQUAL(out.t.owner_seen, 12);
+	store_ticket_fields_free(&out.t);
+	buf_destroy(&more);
+    }
     buf_destroy(&b);
 }
 
@@ -2768,10 +3710,16 @@ static int suite_init(void)
 	"warn_at = 50\n"
 	"pause_when_pending = no\n"
 	"\n"
+	"[sla fast]\n"
+	"calendar = week\n"
+	"first_response = 4h\n"
+	"solution = 1d\n"
+	"\n"
 	"[queue Sla]\n"
 	"addresses = sla@example.org\n"
 	"group = helpdesk\n"
 	"sla = gold\n"
+	"type_sla = incident:fast\n"
 	"\n"
 	"[queue SlaRun]\n"
 	"addresses = slarun@example.org\n"
@@ -2841,11 +3789,22 @@ int     main(void)
     CU_add_test(suite, "outbox after kill -9", test_outbox_crash);
     CU_add_test(suite, "schema upgrade 1 to 2", test_schema_1_2);
     CU_add_test(suite, "SLA deadlines at creation", test_sla_created);
+    CU_add_test(suite, "SLA per ticket type", test_sla_type);
     CU_add_test(suite, "SLA warning and escalation once", test_sla_sweep);
     CU_add_test(suite, "SLA update, close and reopen", test_sla_update);
     CU_add_test(suite, "SLA pending pause", test_sla_pending);
     CU_add_test(suite, "pending reminder and auto close", test_pending_time);
     CU_add_test(suite, "SLA fields in old and new records", test_sla_old_record);
+    CU_add_test(suite, "version 3 record codec", test_codec_v3);
+    CU_add_test(suite, "version 2 record read and upgraded", test_record_v2);
+    CU_add_test(suite, "ticket update: fields, history, indexes",
+		test_ticket_update);
+    CU_add_test(suite, "ticket update refusals", test_ticket_update_refused);
+    CU_add_test(suite, "state changes are recorded", test_state_changes);
+    CU_add_test(suite, "owner seen and the new-article star", test_ticket_seen);
+    CU_add_test(suite, "merge and follow-ups to merged tickets",
+		test_ticket_merge);
+    CU_add_test(suite, "command mail keys", test_command_keys);
     CU_add_test(suite, "throughput (printed)", test_bench);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     rc = CU_basic_run_tests();
