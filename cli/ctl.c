@@ -383,6 +383,9 @@ static int parse_request(int argc, char **argv, struct request *req,
 	if (strcmp(argv[0], "check-config") == 0)
 	    return (usage(err, 0, "check-config runs in postdeskctl itself, "
 			  "not against the store", 0));
+	if (strcmp(argv[0], "agent-address") == 0)
+	    return (usage(err, 0, "agent-address runs in postdeskctl itself, "
+			  "not against the store", 0));
 	return (usage(err, 0, "unknown verb", argv[0]));
     }
     req->verb = (enum verb) v;

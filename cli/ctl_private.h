@@ -10,11 +10,12 @@
 /*	#include "ctl_private.h"
 /* DESCRIPTION
 /*	Not part of the public interface (cli/ctl.h). main.c uses
-/*	ctl_check_args() and ctl_client_run(); the ctl_*.c files share
-/*	the text helpers.
+/*	ctl_check_args(), ctl_client_run() and ctl_agent_address(); the
+/*	ctl_*.c files share the text helpers.
 /*--*/
 
 #include <stddef.h>
+#include <time.h>
 
 #include "ctl.h"
 
@@ -66,7 +67,18 @@ extern size_t ctl_text_cell(struct buf *out, const char *str, size_t width,
 /* ctl_text_width - code points ctl_text_put(str, 0) would append */
 extern size_t ctl_text_width(const char *str);
 
+/* ctl_agent.c */
+/* ctl_agent_address - the agent-address verb: the agent's personal
+   signed command address (ticket 0, revision 0, issued at now) and a
+   newline in out; 0, or 64 (unknown agent) or 78 (no key) with one
+   line in err. Reads the key from secret_file itself. */
+extern int ctl_agent_address(const struct conf *conf, const char *login,
+			             time_t now, struct buf *out, struct buf *err);
+
 /* ctl_render.c */
+/* ctl_render_new_article - 1: locked, owned, an article arrived after
+   the owner's last action (n_articles_total > owner_seen) */
+extern int ctl_render_new_article(const struct store_ticket *t);
 extern void ctl_render_show(struct buf *out, const struct store_ticket *t);
 extern void ctl_render_show_json(struct buf *out, const struct store_ticket *t);
 extern void ctl_render_list(struct buf *out, const struct store_ticket *t,

@@ -13,6 +13,8 @@
 /*	void	ctl_render_status(out, stats, daemon_pid, json)
 /*	void	ctl_render_outbox(out, items, n)
 /*	void	ctl_render_outbox_json(out, items, n)
+/*
+/*	int	ctl_render_new_article(ticket)
 /* DESCRIPTION
 /*	These append the output of postdeskctl's verbs to out; they own
 /*	nothing and keep nothing.
@@ -27,6 +29,11 @@
 /*	str_json_escape(), so the output parses whatever the mail held;
 /*	times are RFC 3339 UTC; a missing owner is null. Keys: see
 /*	postdeskctl(8). Each output ends with a newline.
+/*
+/*	The "new article" star (list's "*" column, "new_article" in
+/*	JSON, ctl_render_new_article()) is on when the ticket is locked,
+/*	has an owner, and has more articles than when its owner last
+/*	acted on it (owner_seen).
 /*
 /*	The outbox table has the columns ID, STATE, ATTEMPTS, NEXT (the
 /*	next attempt of a pending mail, RFC 3339; "-" otherwise), KIND,
@@ -188,6 +195,29 @@ static void render_pending(struct buf *out, const struct store_ticket *t)
 	field_time(out, "Pending until:", t->pending_until);
 }
 
+/* render_watchers - "Watchers:   bob, carol" or "-" */
+
+static void render_watchers(struct buf *out, const struct store_ticket *t)
+{
+    buf_printf(out, "%-11s ", "Watchers:");
+    if (t->n_watchers == 0)
+	buf_append_char(out, '-');
+    for (size_t i = 0; i < t->n_watchers; i++) {
+	if (i)
+	    buf_append_str(out, ", ");
+	ctl_text_put(out, t->watchers[i] ? t->watchers[i] : "", 0);
+    }
+    buf_append_char(out, '\n');
+}
+
+/* ctl_render_new_article - the "new article" star: locked, owned, and
+   an article arrived after the owner's last action */
+
+int     ctl_render_new_article(const struct store_ticket *t)
+{
+    return (t->locked && t->owner != 0 && t->n_articles_total > t->owner_seen);
+}
+
 /* ctl_render_show - the text form of one ticket */
 
 void    ctl_render_show(struct buf *out, const struct store_ticket *t)
@@ -208,6 +238,8 @@ void    ctl_render_show(struct buf *out, const struct store_ticket *t)
     render_sla(out, t);
     if (t->merged_into)
 	field(out, "Merged into:", t->merged_into);
+    render_watchers(out, t);
+    buf_printf(out, "%-11s %" PRIu32 "\n", "Revision:", t->revision);
     buf_printf(out, "%-11s %zu\n", "Articles:", t->n_articles);
     for (size_t i = 0; i < t->n_articles; i++)
 	render_article(out, t->articles + i);
@@ -323,6 +355,15 @@ static void json_ticket(struct buf *out, const struct store_ticket *t,
     json_key_due(out, "pending_until", t->pending_until);
     json_key_str(out, "merged_into", t->merged_into, 1);
     buf_printf(out, ",\"article_count\":%" PRIu32, t->n_articles_total);
+    buf_printf(out, ",\"revision\":%" PRIu32, t->revision);
+    buf_append_str(out, ",\"watchers\":[");
+    for (size_t i = 0; i < t->n_watchers; i++) {
+	if (i)
+	    buf_append_char(out, ',');
+	str_json_escape(out, t->watchers[i] ? t->watchers[i] : "");
+    }
+    buf_append_char(out, ']');
+    json_key_bool(out, "new_article", ctl_render_new_article(t));
     if (details) {
 	buf_append_str(out, ",\"articles\":[");
 	for (size_t i = 0; i < t->n_articles; i++) {
@@ -371,17 +412,17 @@ void    ctl_render_list_json(struct buf *out, const struct store_ticket *t,
  * columns are separated by two spaces; TITLE is last and not padded.
  */
 enum {
-    COL_NUMBER, COL_CREATED, COL_STATE, COL_PRIO, COL_DUE, COL_QUEUE,
+    COL_NUMBER, COL_STAR, COL_CREATED, COL_STATE, COL_PRIO, COL_DUE, COL_QUEUE,
     COL_OWNER, COL_CUSTOMER, COL_TITLE, COL_COUNT
 };
 
 static const char *col_names[COL_COUNT] = {
-    "NUMBER", "CREATED", "STATE", "PRIO", "DUE", "QUEUE", "OWNER", "CUSTOMER",
-    "TITLE",
+    "NUMBER", "*", "CREATED", "STATE", "PRIO", "DUE", "QUEUE", "OWNER",
+    "CUSTOMER", "TITLE",
 };
 
 static const size_t col_max[COL_COUNT] = {
-    32, 20, WIDTH_STATE, 4, 21, WIDTH_QUEUE, WIDTH_OWNER, WIDTH_CUSTOMER,
+    32, 1, 20, WIDTH_STATE, 4, 21, WIDTH_QUEUE, WIDTH_OWNER, WIDTH_CUSTOMER,
     CTL_TITLE_WIDTH,
 };
 
@@ -417,6 +458,7 @@ static void cells(const struct store_ticket *t, const char *cell[COL_COUNT],
     time_rfc3339(t->created, created);
     snprintf(prio, 16, "%d", t->priority);
     cell[COL_NUMBER] = t->number;
+    cell[COL_STAR] = ctl_render_new_article(t) ? "*" : "";
     cell[COL_CREATED] = created;
     cell[COL_STATE] = t->state;
     cell[COL_PRIO] = prio;

@@ -14,7 +14,8 @@
 /*	of the state directory (when that is not root), so files it
 /*	creates in the Berkeley DB environment stay usable by the daemon.
 /* DIAGNOSTICS
-/*	sysexits(3): 0 ok, 1 no such ticket or outbox mail, 64 usage, 69 store
+/*	sysexits(3): 0 ok, 1 no such ticket or outbox mail, 64 usage (also
+/*	an unknown agent for agent-address), 69 store
 /*	unavailable, 71 cannot change user, 78 bad configuration; one
 /*	line on stderr on failure (check-config: one per error).
 /* LICENSE
@@ -25,6 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <conf.h>
@@ -47,6 +49,7 @@ static const char usage_text[] =
 "  outbox [--all] [--json]              pending and failed outbound mail (--all: sent too)\n"
 "  outbox retry ID                      send a pending or failed mail now\n"
 "  escalations [--at TIME] [--json]     tickets past an SLA warning or deadline at TIME\n"
+"  agent-address AGENT                  the agent's personal signed command address\n"
 "exit: 0 ok, 1 no such ticket or mail, 64 usage, 69 store unavailable, 78 bad config\n";
 
 /* fail - one line on stderr, return status */
@@ -108,22 +111,55 @@ static int check_config(const char *path)
     return (UTIL_EX_OK);
 }
 
+/* load_conf - the configuration, or NULL after printing its errors */
+
+static struct conf *load_conf(const char *path)
+{
+    char   *errors = 0;
+    struct conf *conf;
+
+    if ((conf = conf_load(path, &errors)) == 0) {
+	fprintf(stderr, "%s: bad configuration: %s", CTL_PROGNAME,
+		errors ? errors : "unknown error\n");
+	mem_free(errors);
+    }
+    return (conf);
+}
+
+/* agent_address - the agent-address verb (no store, no daemon) */
+
+static int agent_address(const char *path, const char *login)
+{
+    struct buf *out;
+    struct buf *err;
+    struct conf *conf;
+    int     status;
+
+    if ((conf = load_conf(path)) == 0)
+	return (UTIL_EX_CONFIG);
+    out = buf_create(256, 0);
+    err = buf_create(256, 0);
+    status = ctl_agent_address(conf, login, time((time_t *) 0), out, err);
+    fwrite(buf_data(out), 1, buf_len(out), stdout);
+    fflush(stdout);
+    fwrite(buf_data(err), 1, buf_len(err), stderr);
+    buf_destroy(&out);
+    buf_destroy(&err);
+    conf_unref(&conf);
+    return (status);
+}
+
 /* store_verb - load conf, run the verb, print its output */
 
 static int store_verb(const char *path, int argc, char **argv)
 {
     struct buf *out;
     struct buf *err;
-    char   *errors = 0;
     struct conf *conf;
     int     status;
 
-    if ((conf = conf_load(path, &errors)) == 0) {
-	fprintf(stderr, "%s: bad configuration: %s", CTL_PROGNAME,
-		errors ? errors : "unknown error\n");
-	mem_free(errors);
+    if ((conf = load_conf(path)) == 0)
 	return (UTIL_EX_CONFIG);
-    }
     log_open(CTL_PROGNAME, 0);
     if (become_store_owner(conf_state_dir(conf)) < 0) {
 	conf_unref(&conf);
@@ -176,6 +212,14 @@ int     main(int argc, char **argv)
     if (strcmp(argv[i], "check-config") == 0)
 	return (i + 1 < argc ? fail(UTIL_EX_USAGE, "check-config: unexpected "
 				    "argument", argv[i + 1]) : check_config(path));
+    if (strcmp(argv[i], "agent-address") == 0) {
+	if (i + 1 >= argc)
+	    return (fail(UTIL_EX_USAGE, "agent-address: missing agent login", 0));
+	if (i + 2 < argc)
+	    return (fail(UTIL_EX_USAGE, "agent-address: unexpected argument",
+			 argv[i + 2]));
+	return (agent_address(path, argv[i + 1]));
+    }
     err = buf_create(256, 0);
     if ((status = ctl_check_args(argc - i, argv + i, err)) != UTIL_EX_OK) {
 	fputs(buf_data(err), stderr);

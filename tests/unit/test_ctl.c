@@ -13,8 +13,11 @@
 /*	JSON), status, maintenance, usage errors, the control socket
 /*	(ctl_serve/ctl_call, malformed and stuck clients) and, when
 /*	POSTDESK_BUILD_DIR is set, the postdeskctl binary (check-config,
-/*	daemon and no-daemon paths). JSON is checked by parsing it back
-/*	with python3.
+/*	daemon and no-daemon paths). Then the third round: watchers,
+/*	revision, merged_into and the "new article" star of list --locked
+/*	--owner, and agent-address (the address verifies with
+/*	sigaddr_verify() and names the agent). JSON is checked by parsing
+/*	it back with python3.
 /* LICENSE
 /*	MIT, see LICENSE.
 /*--*/
@@ -39,6 +42,7 @@
 
 #include <conf.h>
 #include <ctl.h>
+#include <sigaddr.h>
 #include <store.h>
 #include <util.h>
 
@@ -143,7 +147,13 @@ static const char conf_template[] =
 "[agent alice]\n"
 "name = Alice Martin\n"
 "email = alice@example.org\n"
-"groups = helpdesk;network\n";
+"groups = helpdesk;network\n"
+"\n"
+"[agent bob]\n"
+"name = Bob Meier\n"
+"email = bob@example.org\n"
+"groups = network\n"
+"active = no\n";
 
 /* deliver - one message through a store batch; 0 and the number */
 
@@ -1448,6 +1458,228 @@ static void test_binary_store_paths(void)
     unlink(sock);
 }
 
+
+/* test_commands_fields - watchers, revision, merged_into, the "new
+   article" star of list --locked --owner (runs after escalations: it
+   adds tickets and changes them) */
+
+static void test_commands_fields(void)
+{
+    static const char *const watch[] = {"bob", "carol"};
+    struct store_ticket_change c;
+    struct store_batch *b;
+    char    num_e[32], num_f[32], follow[32], expr[1024];
+    const char *s, *hdr, *row, *nl;
+    size_t  star_col;
+    time_t  now = time(0);
+
+    CU_ASSERT_EQUAL_FATAL(deliver("Helpdesk", "helpdesk@example.org",
+				  "zora@example.org", "Locked one", "Hi.\n",
+				  "e1@example.org", 0, 0, 0, num_e), 0);
+    CU_ASSERT_EQUAL_FATAL(deliver("Helpdesk", "helpdesk@example.org",
+				  "zora@example.org", "Same thing", "Hi.\n",
+				  "f1@example.org", 0, 0, 0, num_f), 0);
+    memset(&c, 0, sizeof(c));
+    c.set_owner = 1;
+    c.owner = "alice";
+    c.lock = 1;
+    c.watch_add = watch;
+    c.n_watch_add = 2;
+    CU_ASSERT_EQUAL_FATAL(store_batch_begin(store, &b), STORE_OK);
+    CU_ASSERT_EQUAL(store_ticket_update(b, conf, "TEST", num_e, &c, "alice",
+					now), STORE_OK);
+    CU_ASSERT_EQUAL(store_ticket_merge(b, conf, "TEST", num_f, num_e, "alice",
+				       now), STORE_OK);
+    CU_ASSERT_EQUAL(store_batch_commit(&b), STORE_OK);
+
+    /* show: watchers and revision, text and JSON. */
+    CU_ASSERT_EQUAL(RUN("show", num_e), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf_data(out), "Watchers:   bob, carol\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf_data(out), "Revision:   3\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf_data(out), " watchers -> +carol\n"));
+    CU_ASSERT_EQUAL(RUN("show", num_e, "--json"), 0);
+    snprintf(expr, sizeof(expr), "d['revision'] == 3 and d['watchers'] == "
+	     "['bob', 'carol'] and d['merged_into'] is None and d['owner'] == "
+	     "'alice' and d['locked'] is True and d['new_article'] is True");
+    CU_ASSERT(json_check(buf_data(out), expr));
+    CU_ASSERT_EQUAL(RUN("show", num_f, "--json"), 0);
+    snprintf(expr, sizeof(expr), "d['merged_into'] == '%s' and d['state'] == "
+	     "'merged' and d['watchers'] == [] and d['new_article'] is False",
+	     num_e);
+    CU_ASSERT(json_check(buf_data(out), expr));
+    CU_ASSERT_EQUAL(RUN("show", num_a), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf_data(out), "Watchers:   -\n"));
+
+    /* list --locked --owner: the ticket, with the star. */
+    CU_ASSERT_EQUAL(RUN("list", "--locked", "--owner", "alice"), 0);
+    s = buf_data(out);
+    CU_ASSERT_EQUAL(count_rows(s), 1);
+    hdr = strstr(s, "  *  CREATED");
+    CU_ASSERT_FATAL(hdr != 0);
+    star_col = (size_t) (hdr - s) + 2;
+    row = strchr(s, '\n') + 1;
+    CU_ASSERT(strncmp(row, num_e, strlen(num_e)) == 0);
+    CU_ASSERT(strlen(row) > star_col && row[star_col] == '*');
+    CU_ASSERT_EQUAL(RUN("list", "--locked", "--owner", "alice", "--json"), 0);
+    snprintf(expr, sizeof(expr), "len(d) == 1 and d[0]['number'] == '%s' and "
+	     "d[0]['new_article'] is True and d[0]['revision'] == 3", num_e);
+    CU_ASSERT(json_check(buf_data(out), expr));
+    CU_ASSERT_EQUAL(RUN("list", "--locked", "--owner", "bob"), 0);
+    CU_ASSERT_EQUAL(count_rows(buf_data(out)), 0);
+    /* Other tickets have no star; unlocked ones are not listed. */
+    CU_ASSERT_EQUAL(RUN("list", "--json"), 0);
+    snprintf(expr, sizeof(expr), "all(t['new_article'] is (t['number'] == "
+	     "'%s') for t in d)", num_e);
+    CU_ASSERT(json_check(buf_data(out), expr));
+    CU_ASSERT_EQUAL(RUN("list"), 0);
+    for (s = strchr(buf_data(out), '\n') + 1; (nl = strchr(s, '\n')) && nl[1];
+	 s = nl + 1)
+	CU_ASSERT((s[star_col] == '*') == (strncmp(s, num_e, strlen(num_e)) == 0));
+
+    /* The owner acts: the star goes off; a follow-up turns it on. */
+    CU_ASSERT_EQUAL_FATAL(store_batch_begin(store, &b), STORE_OK);
+    CU_ASSERT_EQUAL(store_ticket_seen(b, "TEST", num_e, "alice"), STORE_OK);
+    CU_ASSERT_EQUAL(store_batch_commit(&b), STORE_OK);
+    CU_ASSERT_EQUAL(RUN("list", "--locked", "--owner", "alice"), 0);
+    row = strchr(buf_data(out), '\n') + 1;
+    CU_ASSERT(strlen(row) > star_col && row[star_col] == ' ');
+    CU_ASSERT_EQUAL(RUN("list", "--locked", "--owner", "alice", "--json"), 0);
+    CU_ASSERT(json_check(buf_data(out), "d[0]['new_article'] is False"));
+    /* A follow-up to the merged ticket lands in num_e. */
+    CU_ASSERT_EQUAL(deliver("Helpdesk", "helpdesk@example.org",
+			    "zora@example.org", "RE: Same thing", "More.\n",
+			    "f2@example.org", num_f, 0, 0, follow), 0);
+    CU_ASSERT_STRING_EQUAL(follow, num_e);
+    CU_ASSERT_EQUAL(RUN("list", "--locked", "--owner", "alice", "--json"), 0);
+    CU_ASSERT(json_check(buf_data(out), "d[0]['new_article'] is True"));
+}
+
+/* secret_key - the test key, as the daemons load it */
+
+static struct sigaddr_key *secret_key(void)
+{
+    struct sigaddr_key *key = 0;
+    char   *errors = 0;
+
+    if (sigaddr_key_load(conf_secret_file(conf), conf_key_epoch(conf), &key,
+			 &errors) < 0) {
+	fprintf(stderr, "sigaddr_key_load: %s\n", errors ? errors : "?");
+	mem_free(errors);
+    }
+    return (key);
+}
+
+/* check_address - addr (one line) verifies for login at now */
+
+static void check_address(const char *text, const char *login, time_t now)
+{
+    char    token[SIGADDR_TOKEN_LEN + 1];
+    char   *addr = mem_strdup(text);
+    struct sigaddr_claims cl;
+    struct sigaddr_key *key = secret_key();
+    size_t  len = strlen(addr);
+
+    CU_ASSERT_FATAL(key != 0);
+    CU_ASSERT(len > 1 && addr[len - 1] == '\n' && strchr(addr, '\n') == addr + len - 1);
+    addr[len - 1] = 0;
+    CU_ASSERT_EQUAL(strncmp(addr, "desk+", 5), 0);
+    CU_ASSERT_FATAL(sigaddr_match(addr, "desk", "desk.example.org", token) == 1);
+    memset(&cl, 0, sizeof(cl));
+    CU_ASSERT_EQUAL(sigaddr_verify(key, token, now, conf_token_max_age(conf),
+				   &cl), SIGADDR_OK);
+    CU_ASSERT_EQUAL(cl.agent_id, sigaddr_agent_id(login));
+    CU_ASSERT_EQUAL(cl.ticket, 0);
+    CU_ASSERT_EQUAL(cl.revision, 0);
+    CU_ASSERT_EQUAL(cl.issue_day, sigaddr_day(now));
+    CU_ASSERT_EQUAL(cl.key_epoch, conf_key_epoch(conf));
+    /* Another agent's id would not match. */
+    CU_ASSERT_NOT_EQUAL(cl.agent_id, sigaddr_agent_id(strcmp(login, "bob") ?
+							      "bob" : "alice"));
+    sigaddr_key_free(&key);
+    mem_free(addr);
+}
+
+/* test_agent_address - the agent-address verb, in-process and binary */
+
+static void test_agent_address(void)
+{
+    time_t  now = time(0);
+    char   *o, *e;
+    char    saved[512];
+
+    buf_reset(out);
+    buf_reset(err);
+    CU_ASSERT_EQUAL(ctl_agent_address(conf, "alice", now, out, err), 0);
+    CU_ASSERT_EQUAL(buf_len(err), 0);
+    check_address(buf_data(out), "alice", now);
+    /* The login is case-insensitive; the claims name the configured one. */
+    buf_reset(out);
+    CU_ASSERT_EQUAL(ctl_agent_address(conf, "ALICE", now, out, err), 0);
+    check_address(buf_data(out), "alice", now);
+    /* A day later the address differs (issue day) and still verifies. */
+    buf_reset(out);
+    CU_ASSERT_EQUAL(ctl_agent_address(conf, "alice", now - 86400, out, err), 0);
+    check_address(buf_data(out), "alice", now - 86400);
+    /* An inactive agent: the address, and a warning. */
+    buf_reset(out);
+    CU_ASSERT_EQUAL(ctl_agent_address(conf, "bob", now, out, err), 0);
+    check_address(buf_data(out), "bob", now);
+    CU_ASSERT(one_line(err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf_data(err), "not active"));
+    /* Unknown agent, control characters sanitised. */
+    buf_reset(out);
+    buf_reset(err);
+    CU_ASSERT_EQUAL(ctl_agent_address(conf, "nobody", now, out, err),
+		    UTIL_EX_USAGE);
+    CU_ASSERT_STRING_EQUAL(buf_data(err), "postdeskctl: no such agent: nobody\n");
+    CU_ASSERT_EQUAL(buf_len(out), 0);
+    buf_reset(err);
+    CU_ASSERT_EQUAL(ctl_agent_address(conf, "x\n\x1b", now, out, err),
+		    UTIL_EX_USAGE);
+    CU_ASSERT(one_line(err));
+    /* Not a store verb. */
+    CU_ASSERT_EQUAL(RUN("agent-address", "alice"), UTIL_EX_USAGE);
+    CU_ASSERT(one_line(err));
+    /* A missing key is a configuration error. */
+    snprintf(saved, sizeof(saved), "%s.moved", conf_secret_file(conf));
+    CU_ASSERT_EQUAL_FATAL(rename(conf_secret_file(conf), saved), 0);
+    buf_reset(out);
+    buf_reset(err);
+    CU_ASSERT_EQUAL(ctl_agent_address(conf, "alice", now, out, err),
+		    UTIL_EX_CONFIG);
+    CU_ASSERT(one_line(err));
+    CU_ASSERT_EQUAL(buf_len(out), 0);
+    CU_ASSERT_EQUAL_FATAL(rename(saved, conf_secret_file(conf)), 0);
+
+    if (!have_binary()) {
+	fprintf(stderr, "POSTDESK_BUILD_DIR/cli/postdeskctl missing: skipped\n");
+	return;
+    }
+    CU_ASSERT_EQUAL(SPAWN(&o, &e, "-c", conf_file, "agent-address", "alice"), 0);
+    check_address(o, "alice", time(0));
+    CU_ASSERT_STRING_EQUAL(e, "");
+    mem_free(o);
+    mem_free(e);
+    CU_ASSERT_EQUAL(SPAWN(&o, &e, "-c", conf_file, "agent-address", "nobody"),
+		    UTIL_EX_USAGE);
+    CU_ASSERT_STRING_EQUAL(o, "");
+    CU_ASSERT_STRING_EQUAL(e, "postdeskctl: no such agent: nobody\n");
+    mem_free(o);
+    mem_free(e);
+    CU_ASSERT_EQUAL(SPAWN(&o, &e, "-c", conf_file, "agent-address"), UTIL_EX_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e, "missing agent login"));
+    mem_free(o);
+    mem_free(e);
+    CU_ASSERT_EQUAL(SPAWN(&o, &e, "-c", conf_file, "agent-address", "alice",
+			  "extra"), UTIL_EX_USAGE);
+    mem_free(o);
+    mem_free(e);
+    CU_ASSERT_EQUAL(SPAWN(&o, &e, "--help"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o, "agent-address AGENT"));
+    mem_free(o);
+    mem_free(e);
+}
+
 int     main(void)
 {
     CU_pSuite s;
@@ -1475,6 +1707,8 @@ int     main(void)
     CU_add_test(s, "postdeskctl usage", test_binary_usage);
     CU_add_test(s, "postdeskctl daemon and no daemon", test_binary_store_paths);
     CU_add_test(s, "escalations and deadlines", test_escalations);
+    CU_add_test(s, "watchers, revision, new-article star", test_commands_fields);
+    CU_add_test(s, "agent-address", test_agent_address);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     rc = CU_basic_run_tests();
     bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
