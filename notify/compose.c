@@ -26,7 +26,8 @@
 /*	enum notify_lang notify_lang_of(tag, def)
 /* DESCRIPTION
 /*	notify_create() loads every template (see template.c) from
-/*	conf_templates_dir(conf)/{fr,en}/ and takes ownership of key (NULL:
+/*	conf_templates_dir(conf)/{fr,en}/, with the response templates of
+/*	{fr,en}/responses/, and takes ownership of key (NULL:
 /*	no Reply-To on agent mail). On failure it returns NULL with
 /*	*errors_r (mem_free(); one "FILE:LINE: message" line per problem)
 /*	and frees key. notify_ref() adds a reference; notify_unref() drops
@@ -61,9 +62,10 @@
 /*
 /*	An agent notification: from "postdesk" <COMMAND_LOCALPART@DOMAIN>,
 /*	to the agent's first address (display name the agent's name),
-/*	Reply-To the agent's signed command address (ticket number,
-/*	revision 0, issue day of now), Subject "[HOOKNUMBER] " and the
-/*	template's Subject, in the agent's language, Auto-Submitted:
+/*	Reply-To the agent's signed command address (ticket number, the
+/*	ticket's revision modulo 65536, issue day of now), Subject
+/*	"[HOOKNUMBER] " and the template's Subject, in the agent's
+/*	language, Auto-Submitted:
 /*	auto-generated, X-Postdesk-Loop, Message-ID
 /*	<NUMBER.EVENT.RANDOM@DOMAIN>, In-Reply-To and References to the
 /*	quoted article's Message-ID when it has one; null envelope
@@ -78,6 +80,14 @@
 /*	notify_compose_ack() and notify_compose_agent() build one message
 /*	without touching the store (the unit test uses them);
 /*	notify_mail_free() frees its fields.
+/*
+/*	The pieces are shared with agentmail.c through notify_private.h:
+/*	notify_values_*() (placeholder values), notify_build_message()
+/*	(a struct notify_mail_spec as CRLF bytes; Cc when n_cc > 0, no
+/*	Auto-Submitted header when auto_submitted is NULL),
+/*	notify_message_id(), notify_display_form(), notify_display_name(),
+/*	notify_agent_name(), notify_customer_name(), notify_body_cap() and
+/*	notify_ticket_integer().
 /* DIAGNOSTICS
 /*	Log lines start with the message's log id (ingest) or the ticket
 /*	number (events). A message that cannot be composed (no template,
@@ -130,6 +140,7 @@ struct notify *notify_create(const struct conf *conf, struct sigaddr_key *key,
 	    n->tmpl[l][k] = notify_template_load(path, errors);
 	    mem_free(path);
 	}
+	notify_responses_load(dir, l, &n->responses[l], &n->n_responses[l], errors);
     }
     if (buf_len(errors) > 0) {
 	if (errors_r)
@@ -161,9 +172,11 @@ void    notify_unref(struct notify **np)
     *np = 0;
     if (__atomic_sub_fetch(&n->refcount, 1, __ATOMIC_ACQ_REL) != 0)
 	return;
-    for (int l = 0; l < NOTIFY_LANG_COUNT; l++)
+    for (int l = 0; l < NOTIFY_LANG_COUNT; l++) {
 	for (int k = 0; k < NOTIFY_KIND_COUNT; k++)
 	    notify_template_free(&n->tmpl[l][k]);
+	notify_responses_free(&n->responses[l], n->n_responses[l]);
+    }
     if (n->key)
 	sigaddr_key_free(&n->key);
     mem_free(n);
@@ -274,9 +287,9 @@ static char *attachments_text(const struct store_attachment *atts, size_t n,
     return (s);
 }
 
-/* body_text - the article text, capped */
+/* notify_body_cap - the article text, capped */
 
-static char *body_text(const char *body)
+char   *notify_body_cap(const char *body)
 {
     const char *p;
 
@@ -321,9 +334,9 @@ static char *commands_text(enum notify_lang lang)
 	"  #inform LOGIN...   informer d'autres agents de votre note"));
 }
 
-/* display_name - the display name of the first mailbox of a header */
+/* notify_display_name - the display name of the first mailbox of a header */
 
-static char *display_name(const char *header)
+char   *notify_display_name(const char *header)
 {
     InternetAddressList *list;
     char   *name = 0;
@@ -343,9 +356,9 @@ static char *display_name(const char *header)
     return (name ? name : mem_strdup(""));
 }
 
-/* agent_name - name, else login, of an agent by login */
+/* notify_agent_name - name, else login, of an agent by login */
 
-static const char *agent_name(const struct conf *conf, const char *login)
+const char *notify_agent_name(const struct conf *conf, const char *login)
 {
     const struct conf_agent *a;
 
@@ -356,9 +369,9 @@ static const char *agent_name(const struct conf *conf, const char *login)
     return (login);
 }
 
-/* customer_name - the requester's name from the ticket's articles */
+/* notify_customer_name - the requester's name from the ticket's articles */
 
-static char *customer_name(const struct store_ticket *t)
+char   *notify_customer_name(const struct store_ticket *t)
 {
     for (size_t i = 0; t->customer && i < t->n_articles; i++) {
 	char   *addr = notify_addr_spec(t->articles[i].from);
@@ -366,7 +379,7 @@ static char *customer_name(const struct store_ticket *t)
 
 	mem_free(addr);
 	if (same) {
-	    char   *name = display_name(t->articles[i].from);
+	    char   *name = notify_display_name(t->articles[i].from);
 
 	    if (*name)
 		return (name);
@@ -377,24 +390,28 @@ static char *customer_name(const struct store_ticket *t)
     return (mem_strdup(t->customer ? t->customer : ""));
 }
 
-struct values {
-    char   *v[NOTIFY_VAR_COUNT];
-};
-
 /* set - own one value */
 
-static void set(struct values *vals, enum notify_var var, char *value)
+static void set(struct notify_values *vals, enum notify_var var, char *value)
 {
     mem_free(vals->v[var]);
     vals->v[var] = value;
 }
 
-/* ticket_values - the ticket's fields */
+/* notify_values_set - the same for agentmail.c */
 
-static void ticket_values(struct values *vals, const struct conf *conf,
+void    notify_values_set(struct notify_values *vals, enum notify_var var,
+			          char *value)
+{
+    set(vals, var, value);
+}
+
+/* notify_values_ticket - the ticket's fields */
+
+void    notify_values_ticket(struct notify_values *vals, const struct conf *conf,
 			          const struct store_ticket *t, enum notify_lang lang)
 {
-    const char *owner = agent_name(conf, t->owner);
+    const char *owner = notify_agent_name(conf, t->owner);
 
     set(vals, NOTIFY_VAR_TICKET_NUMBER, mem_strdup(t->number));
     set(vals, NOTIFY_VAR_TICKET_TITLE, mem_strdup(t->title ? t->title : ""));
@@ -405,26 +422,26 @@ static void ticket_values(struct values *vals, const struct conf *conf,
     set(vals, NOTIFY_VAR_TICKET_CUSTOMER, mem_strdup(t->customer ? t->customer : ""));
     set(vals, NOTIFY_VAR_TICKET_OWNER, mem_strdup(owner ? owner
 		          : (lang == NOTIFY_LANG_EN ? "(none)" : "(aucun)")));
-    set(vals, NOTIFY_VAR_CUSTOMER_NAME, customer_name(t));
+    set(vals, NOTIFY_VAR_CUSTOMER_NAME, notify_customer_name(t));
     set(vals, NOTIFY_VAR_COMMANDS, commands_text(lang));
 }
 
 /* article_values - the quoted article's fields */
 
-static void article_values(struct values *vals, const char *from, time_t received,
-			           const char *body,
+static void article_values(struct notify_values *vals, const char *from,
+			           time_t received, const char *body,
 			           const struct store_attachment *atts, size_t n_atts,
 			           enum notify_lang lang)
 {
     set(vals, NOTIFY_VAR_ARTICLE_FROM, notify_text_clean(from));
     set(vals, NOTIFY_VAR_ARTICLE_RECEIVED, date_text(received, lang));
-    set(vals, NOTIFY_VAR_ARTICLE_BODY, body_text(body));
+    set(vals, NOTIFY_VAR_ARTICLE_BODY, notify_body_cap(body));
     set(vals, NOTIFY_VAR_ARTICLE_ATTACHMENTS, attachments_text(atts, n_atts, lang));
 }
 
-/* free_values - free every value */
+/* notify_values_free - free every value */
 
-static void free_values(struct values *vals)
+void    notify_values_free(struct notify_values *vals)
 {
     for (int i = 0; i < NOTIFY_VAR_COUNT; i++)
 	mem_free(vals->v[i]);
@@ -433,21 +450,6 @@ static void free_values(struct values *vals)
  /*
   * The message itself.
   */
-
-struct mail_spec {
-    const char *from_name;
-    const char *from_addr;
-    const char *to_name;
-    const char *to_addr;
-    const char *reply_to;		/* NULL: none */
-    const char *subject;		/* full, clean */
-    const char *body;
-    const char *message_id;		/* without <> */
-    const char *in_reply_to;		/* without <>, NULL or "": none */
-    const char *auto_submitted;
-    const char *loop;
-    time_t  date;
-};
 
 /* id_ok - may a Message-ID be written between <> as is? */
 
@@ -462,9 +464,9 @@ static int id_ok(const char *id)
     return (1);
 }
 
-/* new_message_id - NUMBER.KIND.RANDOM@DOMAIN */
+/* notify_message_id - NUMBER.KIND.RANDOM@DOMAIN */
 
-static char *new_message_id(const char *number, const char *kind,
+char   *notify_message_id(const char *number, const char *kind,
 			            const char *domain)
 {
     unsigned char r[8];
@@ -590,9 +592,9 @@ static void set_subject(GMimeObject *obj, const char *subject)
     mem_free(value);
 }
 
-/* build_message - the whole message with GMime, CRLF */
+/* notify_build_message - the whole message with GMime, CRLF */
 
-static char *build_message(const struct mail_spec *s, size_t *len_r)
+char   *notify_build_message(const struct notify_mail_spec *s, size_t *len_r)
 {
     GMimeMessage *m = g_mime_message_new(TRUE);
     GMimeObject *obj = GMIME_OBJECT(m);
@@ -609,6 +611,9 @@ static char *build_message(const struct mail_spec *s, size_t *len_r)
 
     add_mailbox(m, GMIME_ADDRESS_TYPE_FROM, s->from_name, s->from_addr);
     add_mailbox(m, GMIME_ADDRESS_TYPE_TO, s->to_name, s->to_addr);
+    for (size_t i = 0; i < s->n_cc; i++)
+	add_mailbox(m, GMIME_ADDRESS_TYPE_CC, s->cc_names ? s->cc_names[i] : 0,
+		    s->cc_addrs[i]);
     if (s->reply_to)
 	add_mailbox(m, GMIME_ADDRESS_TYPE_REPLY_TO, 0, s->reply_to);
     set_subject(obj, s->subject);
@@ -622,7 +627,8 @@ static char *build_message(const struct mail_spec *s, size_t *len_r)
 	g_mime_object_set_header(obj, "References", bracketed, 0);
 	mem_free(bracketed);
     }
-    g_mime_object_set_header(obj, "Auto-Submitted", s->auto_submitted, 0);
+    if (s->auto_submitted)
+	g_mime_object_set_header(obj, "Auto-Submitted", s->auto_submitted, 0);
     g_mime_object_set_header(obj, "X-Postdesk-Loop", s->loop, 0);
 
     content = g_mime_stream_mem_new_with_buffer(s->body, strlen(s->body));
@@ -653,9 +659,9 @@ static char *build_message(const struct mail_spec *s, size_t *len_r)
     return (data);
 }
 
-/* display_form - "Name <addr>" or "addr", for an article */
+/* notify_display_form - "Name <addr>" or "addr", for an article */
 
-static char *display_form(const char *name, const char *addr)
+char   *notify_display_form(const char *name, const char *addr)
 {
     InternetAddress *ia = internet_address_mailbox_new(name ? name : "", addr);
     char   *s = internet_address_to_string(ia, 0, FALSE);
@@ -668,8 +674,8 @@ static char *display_form(const char *name, const char *addr)
 
 /* finish - render the template and build the mail */
 
-static void finish(const struct notify_template *tmpl, struct values *vals,
-		           const struct conf *conf, struct mail_spec *spec,
+static void finish(const struct notify_template *tmpl, struct notify_values *vals,
+		           const struct conf *conf, struct notify_mail_spec *spec,
 		           const char *number, struct notify_mail *mail)
 {
     char   *subject, *body;
@@ -688,9 +694,9 @@ static void finish(const struct notify_template *tmpl, struct values *vals,
     spec->body = mail->body;
     spec->message_id = mail->message_id;
     spec->loop = conf_instance(conf);
-    mail->data = build_message(spec, &mail->len);
-    mail->from = display_form(spec->from_name, spec->from_addr);
-    mail->to = display_form(spec->to_name, spec->to_addr);
+    mail->data = notify_build_message(spec, &mail->len);
+    mail->from = notify_display_form(spec->from_name, spec->from_addr);
+    mail->to = notify_display_form(spec->to_name, spec->to_addr);
     mail->rcpt = mem_strdup(spec->to_addr);
 }
 
@@ -729,8 +735,8 @@ int     notify_compose_ack(const struct notify *n, const struct conf *conf,
     enum notify_lang lang = notify_lang_of(msg->content_language,
 					   conf_language(conf));
     const struct notify_template *tmpl = n->tmpl[lang][NOTIFY_KIND_ACK];
-    struct values vals;
-    struct mail_spec spec;
+    struct notify_values vals;
+    struct notify_mail_spec spec;
     const char *qname = 0;
     const char *qaddr = queue_address(conf, msg->recipient ? msg->recipient : "",
 				      t->queue, &qname);
@@ -741,14 +747,14 @@ int     notify_compose_ack(const struct notify *n, const struct conf *conf,
 	return (-1);
     memset(&vals, 0, sizeof(vals));
     memset(&spec, 0, sizeof(spec));
-    ticket_values(&vals, conf, t, lang);
+    notify_values_ticket(&vals, conf, t, lang);
     article_values(&vals, msg->from_header, msg->received, msg->body,
 		   msg->attachments, msg->n_attachments, lang);
-    cname = display_name(msg->from_header);
+    cname = notify_display_name(msg->from_header);
     set(&vals, NOTIFY_VAR_CUSTOMER_NAME, *cname ? mem_strdup(cname)
 	: mem_strdup(msg->from));
     set(&vals, NOTIFY_VAR_AGENT_NAME, mem_strdup(""));
-    mail->message_id = new_message_id(t->number, "ack", conf_domain(conf));
+    mail->message_id = notify_message_id(t->number, "ack", conf_domain(conf));
     spec.from_name = qname;
     spec.from_addr = qaddr;
     spec.to_name = cname;
@@ -758,13 +764,13 @@ int     notify_compose_ack(const struct notify *n, const struct conf *conf,
     spec.date = now;
     finish(tmpl, &vals, conf, &spec, t->number, mail);
     mem_free(cname);
-    free_values(&vals);
+    notify_values_free(&vals);
     return (0);
 }
 
-/* ticket_integer - the number as an integer for a token, 0 if too big */
+/* notify_ticket_integer - the number as an integer for a token, 0 if too big */
 
-static uint64_t ticket_integer(const char *number)
+uint64_t notify_ticket_integer(const char *number)
 {
     char   *end;
     unsigned long long v;
@@ -797,11 +803,11 @@ int     notify_compose_agent(const struct notify *n, const struct conf *conf,
     };
     enum notify_lang lang = notify_lang_of(a->language, conf_language(conf));
     const struct notify_template *tmpl;
-    struct values vals;
-    struct mail_spec spec;
+    struct notify_values vals;
+    struct notify_mail_spec spec;
     char   *from_addr;
     char   *reply_to = 0;
-    const char *actor = agent_name(conf, ev->actor);
+    const char *actor = notify_agent_name(conf, ev->actor);
 
     memset(mail, 0, sizeof(*mail));
     if ((unsigned) ev->type >= sizeof(kinds) / sizeof(kinds[0])
@@ -813,7 +819,7 @@ int     notify_compose_agent(const struct notify *n, const struct conf *conf,
 	article = 0;				/* the title, no content */
     memset(&vals, 0, sizeof(vals));
     memset(&spec, 0, sizeof(spec));
-    ticket_values(&vals, conf, t, lang);
+    notify_values_ticket(&vals, conf, t, lang);
     if (article)
 	article_values(&vals, article->from, article->received, article->body,
 		       article->attachments, article->n_attachments, lang);
@@ -827,14 +833,14 @@ int     notify_compose_agent(const struct notify *n, const struct conf *conf,
 	memset(&claims, 0, sizeof(claims));
 	claims.key_epoch = sigaddr_key_epoch(n->key);
 	claims.agent_id = sigaddr_agent_id(a->login);
-	claims.ticket = ticket_integer(t->number);
-	claims.revision = 0;
+	claims.ticket = notify_ticket_integer(t->number);
+	claims.revision = (uint16_t) (t->revision & 0xffff);
 	claims.issue_day = sigaddr_day(now);
 	reply_to = sigaddr_address(n->key, conf_command_localpart(conf),
 				   conf_domain(conf), &claims);
     }
     from_addr = mem_printf("%s@%s", conf_command_localpart(conf), conf_domain(conf));
-    mail->message_id = new_message_id(t->number, notify_event_name(ev->type),
+    mail->message_id = notify_message_id(t->number, notify_event_name(ev->type),
 				      conf_domain(conf));
     spec.from_name = "postdesk";
     spec.from_addr = from_addr;
@@ -847,7 +853,7 @@ int     notify_compose_agent(const struct notify *n, const struct conf *conf,
     finish(tmpl, &vals, conf, &spec, t->number, mail);
     mem_free(from_addr);
     mem_free(reply_to);
-    free_values(&vals);
+    notify_values_free(&vals);
     return (0);
 }
 

@@ -81,6 +81,8 @@ extern struct notify *notify_create(const struct conf *conf,
 				            struct sigaddr_key *key,
 				            char **errors_r);
 extern struct notify *notify_ref(struct notify *);
+/* notify_key - the HMAC key of signed addresses (borrowed), or NULL */
+extern const struct sigaddr_key *notify_key(const struct notify *);
 extern void notify_unref(struct notify **notifyp);
 
 /* notify_templates_check - the check of notify_create() alone, for
@@ -104,6 +106,89 @@ extern int notify_ingest(const struct notify *, struct store_batch *,
 extern int notify_event(const struct notify *, struct store_batch *,
 			        const struct conf *, const struct notify_event *,
 			        time_t now, size_t *queued_r);
+
+/*
+ * Agents' command mail (notify/agentmail.c), in the batch of the change.
+ *
+ * notify_reply_send() is #reply: it composes the mail to the requester
+ * (From: the ticket queue's first address, To: the ticket's customer,
+ * Cc: the Cc of the requester's last mail minus postdesk's own
+ * addresses, Subject "[HOOKNUMBER] title", In-Reply-To/References the
+ * requester's last mail, the response template rendered above the
+ * agent's text, then the quote header with the date that mail was
+ * received and that mail quoted), stores it as an agent email article
+ * visible to the customer (store_article_add(): the first one meets
+ * the first response), and writes the outbox row (envelope sender: the
+ * queue address). *article_r is the new article; *sent_to_r (mem_free())
+ * lists the recipients ("a@b, c@d") for the transcript. The command
+ * block never reaches it: text is the agent's text only.
+ */
+struct notify_reply {
+    const char *number;			/* the ticket */
+    const char *agent;			/* login of the agent replying */
+    const char *text;			/* agent's text, may be "" */
+    const char *response;		/* response template name, or NULL */
+    time_t  at;
+};
+
+extern int notify_reply_send(const struct notify *, struct store_batch *,
+			             const struct conf *, const struct notify_reply *,
+			             uint32_t *article_r, char **sent_to_r);
+
+/* notify_reply_check - 1 when a reply to t can be sent (the customer
+   address is usable, the queue is known and has an address); else 0
+   with *why_r a short English reason (static). Pure: call it before
+   writing anything; notify_reply_send() returns STORE_PERM then. */
+extern int notify_reply_check(const struct conf *, const struct store_ticket *t,
+			              const char **why_r);
+
+/* notify_response_exists - 1 when NAME is a response template
+   (templates_dir/LANG/responses/NAME.txt, loaded by notify_create())
+   in either language; a reply uses the version of conf_language(),
+   else the other one. */
+extern int notify_response_exists(const struct notify *, const char *name);
+
+/*
+ * notify_agent_send() writes one mail to an agent's configured address
+ * (the first `email' of the agent; never a Reply-To of their mail):
+ * From postdesk's command address, Auto-Submitted: auto-replied,
+ * In-Reply-To the agent's mail, in the agent's language (templates
+ * transcript, quarantine, help, list). Reply-To is the agent's signed
+ * address for the ticket (number), or the personal one (no ticket).
+ * text is the caller's lines, put in the {{commands}} placeholder
+ * (quarantine: the refused mail's From: and the reason); outcome is
+ * {{event.detail}} (transcript: also in the Subject). STORE_PERM when
+ * the agent is unknown or has no usable address (nothing written).
+ */
+enum notify_agent_kind {
+    NOTIFY_AGENT_TRANSCRIPT,		/* command outcomes */
+    NOTIFY_AGENT_QUARANTINE,		/* a valid token, a wrong From */
+    NOTIFY_AGENT_HELP,			/* the command reference */
+    NOTIFY_AGENT_LIST,			/* #list: the agent's locked tickets */
+};
+
+struct notify_agent_mail {
+    enum notify_agent_kind kind;
+    const char *agent;			/* login */
+    const char *number;			/* ticket, "" if none */
+    const char *subject;		/* the agent mail's decoded Subject */
+    const char *in_reply_to;		/* its Message-ID without <>, or "" */
+    const char *outcome;		/* transcript: "Processed", "No changes made" */
+    const char *text;			/* {{commands}} */
+    time_t  at;
+};
+
+extern int notify_agent_send(const struct notify *, struct store_batch *,
+			             const struct conf *,
+			             const struct notify_agent_mail *);
+
+/* notify_confirm_code - the #confirm code of agent for merging number
+   into `into' on day (sigaddr_day()): 8 characters of an HMAC, upper
+   case, in out; "" when there is no key. Valid for the day it is made
+   and the next (the caller checks both). */
+extern void notify_confirm_code(const struct notify *, const char *agent,
+				        const char *number, const char *into,
+				        unsigned day, char out[9]);
 
 /*
  * Pure decisions, no store (unit tested over tables).

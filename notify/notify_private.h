@@ -6,7 +6,7 @@
 /*	notify_private 3h
 /* SUMMARY
 /*	shared by the composing files of notify/ (compose.c, template.c,
-/*	recipients.c, loop.c) and their unit test
+/*	recipients.c, loop.c, agentmail.c) and their unit test
 /* SYNOPSIS
 /*	#include "notify_private.h"
 /* DESCRIPTION
@@ -42,6 +42,11 @@ enum notify_kind {
     NOTIFY_KIND_MOVE,
     NOTIFY_KIND_ESCALATION,
     NOTIFY_KIND_PENDING,
+    /* Mail to an agent about their own command mail (agentmail.c). */
+    NOTIFY_KIND_TRANSCRIPT,
+    NOTIFY_KIND_QUARANTINE,
+    NOTIFY_KIND_HELP,
+    NOTIFY_KIND_LIST,
     NOTIFY_KIND_COUNT,
 };
 
@@ -73,12 +78,16 @@ enum notify_var {
     NOTIFY_VAR_EVENT_DETAIL,
     NOTIFY_VAR_EVENT_ACTOR,
     NOTIFY_VAR_COMMANDS,		/* multi-line */
+    NOTIFY_VAR_MAIL_SUBJECT,		/* the agent mail's subject */
     NOTIFY_VAR_COUNT,
 };
 
 #define NOTIFY_TITLE_MAX	100	/* characters of a title in a Subject */
 #define NOTIFY_TEMPLATE_MAX	(64 * 1024)	/* bytes of one template file */
 #define NOTIFY_BODY_QUOTE_MAX	(64 * 1024)	/* bytes of quoted article text */
+#define NOTIFY_RESPONSE_NAME_MAX 40	/* [a-z0-9-] characters */
+#define NOTIFY_RESPONSES_MAX	1000	/* response templates per language */
+#define NOTIFY_CC_MAX		50	/* Cc addresses of a reply */
 
 extern const char *notify_kind_name(enum notify_kind);
 extern const char *notify_lang_name(enum notify_lang);
@@ -112,12 +121,33 @@ extern char *notify_text_clean(const char *text);
 extern char *notify_title_cut(const char *text, size_t max);
 
 /*
+ * Response templates (#template NAME): LANG/responses/NAME.txt.
+ */
+struct notify_response {
+    char   *name;			/* [a-z0-9-]{1,40} */
+    struct notify_template *tmpl;
+};
+
+/* notify_response_name_ok - NAME is [a-z0-9-]{1,40} */
+extern int notify_response_name_ok(const char *name);
+
+/* notify_responses_load - every dir/LANG/responses/NAME.txt, sorted by
+   name (*items_r, *n_r; none when the directory does not exist); each
+   problem appended to errors as "FILE:LINE: message". Returns 0 or -1. */
+extern int notify_responses_load(const char *dir, enum notify_lang lang,
+				         struct notify_response **items_r,
+				         size_t *n_r, struct buf *errors);
+extern void notify_responses_free(struct notify_response **itemsp, size_t n);
+
+/*
  * compose.c: the whole struct notify and the messages.
  */
 struct notify {
     int     refcount;			/* atomic */
     struct sigaddr_key *key;		/* may be NULL */
     struct notify_template *tmpl[NOTIFY_LANG_COUNT][NOTIFY_KIND_COUNT];
+    struct notify_response *responses[NOTIFY_LANG_COUNT];	/* by name */
+    size_t  n_responses[NOTIFY_LANG_COUNT];
 };
 
 /* A composed mail, ready for the outbox. */
@@ -136,6 +166,61 @@ extern void notify_mail_free(struct notify_mail *);
 
 /* notify_lang_of - "en..." English, "fr..." French, else def */
 extern enum notify_lang notify_lang_of(const char *tag, const char *def);
+
+/*
+ * The pieces of a message, shared by compose.c and agentmail.c.
+ */
+struct notify_values {			/* placeholder values, owned */
+    char   *v[NOTIFY_VAR_COUNT];
+};
+
+/* notify_values_set - value (owned; may be NULL) for var */
+extern void notify_values_set(struct notify_values *, enum notify_var,
+			              char *value);
+/* notify_values_ticket - the ticket.*, customer.name and commands values */
+extern void notify_values_ticket(struct notify_values *, const struct conf *,
+				         const struct store_ticket *,
+				         enum notify_lang);
+extern void notify_values_free(struct notify_values *);
+
+struct notify_mail_spec {
+    const char *from_name;
+    const char *from_addr;
+    const char *to_name;
+    const char *to_addr;
+    const char *const *cc_names;	/* n_cc each; names may be NULL */
+    const char *const *cc_addrs;
+    size_t  n_cc;
+    const char *reply_to;		/* NULL: none */
+    const char *subject;		/* full, clean */
+    const char *body;
+    const char *message_id;		/* without <> */
+    const char *in_reply_to;		/* without <>, NULL or "": none */
+    const char *auto_submitted;		/* NULL: no Auto-Submitted header */
+    const char *loop;
+    time_t  date;
+};
+
+/* notify_build_message - the whole message (CRLF), *len_r bytes */
+extern char *notify_build_message(const struct notify_mail_spec *, size_t *len_r);
+/* notify_message_id - NUMBER.KIND.RANDOM@DOMAIN */
+extern char *notify_message_id(const char *number, const char *kind,
+			               const char *domain);
+/* notify_display_form - "Name <addr>" or "addr", clean, for an article */
+extern char *notify_display_form(const char *name, const char *addr);
+/* notify_display_name - the clean display name of the first mailbox of
+   a header, "" when none */
+extern char *notify_display_name(const char *header);
+/* notify_agent_name - name, else login, of an agent (borrowed); login
+   itself when unknown; NULL for NULL or "" */
+extern const char *notify_agent_name(const struct conf *, const char *login);
+/* notify_customer_name - the requester's name from t's articles, else
+   the address */
+extern char *notify_customer_name(const struct store_ticket *t);
+/* notify_body_cap - text cut to NOTIFY_BODY_QUOTE_MAX bytes + "[...]" */
+extern char *notify_body_cap(const char *body);
+/* notify_ticket_integer - a number as a token's integer, 0 when not */
+extern uint64_t notify_ticket_integer(const char *number);
 
 /* notify_compose_ack - the acknowledgement of msg that opened t */
 extern int notify_compose_ack(const struct notify *, const struct conf *,

@@ -28,23 +28,28 @@
 /*
 /*	notify_recipients() is a pure function of the configuration, the
 /*	ticket and the event. The candidates, by event ("subscribers":
-/*	the agents whose subscribe list names the ticket's queue):
+/*	the agents whose subscribe list names the ticket's queue;
+/*	"watchers": the ticket's, t->watchers, then the event's,
+/*	event->watchers):
 /* .IP new-ticket
 /*	the subscribers of the ticket's queue;
 /* .IP follow-up
-/*	the owner when the ticket is locked, else the subscribers;
+/*	the owner when the ticket is locked, else the subscribers; and
+/*	the watchers;
 /* .IP new-note
 /*	the owner (locked or not), the watchers, the agents named with
 /*	inform;
 /* .IP "lock, owner"
-/*	the (new) owner, t->owner;
+/*	the (new) owner, t->owner, and the watchers;
 /* .IP move
-/*	the subscribers of the new queue, t->queue;
+/*	the watchers and the subscribers of the new queue, t->queue;
 /* .IP "escalation, pending"
-/*	the owner when the ticket is locked, else the subscribers.
+/*	the owner when the ticket is locked, else the subscribers; and
+/*	the watchers.
 /* .PP
 /*	Then each candidate is dropped when: the login is unknown to the
-/*	configuration (no longer an agent); the agent's groups do not
+/*	configuration (no longer an agent); the agent is not active
+/*	(active = no); the agent's groups do not
 /*	include the group of the ticket's queue (the agent may not work
 /*	it; skipped when the queue is unknown to the configuration); the
 /*	agent's notify setting lacks the event; today (the server's
@@ -193,14 +198,33 @@ static void add_subscribers(const struct conf *conf, struct cands *c,
     }
 }
 
-/* owner_or_queue - the owner of a locked ticket, else the subscribers */
+/* add_watchers - the ticket's watchers, then the event's */
+
+static void add_watchers(const struct conf *conf, struct cands *c,
+			         const struct store_ticket *t,
+			         const struct notify_event *ev)
+{
+    size_t  i;
+
+    for (i = 0; t->watchers && i < t->n_watchers; i++)
+	add_login(conf, c, t->watchers[i]);
+    for (i = 0; ev->watchers && i < ev->n_watchers; i++)
+	add_login(conf, c, ev->watchers[i]);
+}
+
+/* owner_or_queue - the owner of a locked ticket and the watchers, else
+   the watchers and the subscribers */
 
 static void owner_or_queue(const struct conf *conf, struct cands *c,
-			           const struct store_ticket *t)
+			           const struct store_ticket *t,
+			           const struct notify_event *ev)
 {
-    if (t->locked && t->owner && *t->owner)
+    int     locked = t->locked && t->owner && *t->owner;
+
+    if (locked)
 	add_login(conf, c, t->owner);
-    else
+    add_watchers(conf, c, t, ev);
+    if (!locked)
 	add_subscribers(conf, c, t->queue);
 }
 
@@ -213,24 +237,27 @@ static void candidates(const struct conf *conf, const struct store_ticket *t,
 
     switch (ev->type) {
     case NOTIFY_NEW_TICKET:
+	add_subscribers(conf, c, t->queue);
+	break;
     case NOTIFY_MOVE:
+	add_watchers(conf, c, t, ev);
 	add_subscribers(conf, c, t->queue);
 	break;
     case NOTIFY_FOLLOW_UP:
     case NOTIFY_ESCALATION:
     case NOTIFY_PENDING:
-	owner_or_queue(conf, c, t);
+	owner_or_queue(conf, c, t, ev);
 	break;
     case NOTIFY_NEW_NOTE:
 	add_login(conf, c, t->owner);
-	for (i = 0; ev->watchers && i < ev->n_watchers; i++)
-	    add_login(conf, c, ev->watchers[i]);
+	add_watchers(conf, c, t, ev);
 	for (i = 0; ev->informed && i < ev->n_informed; i++)
 	    add_login(conf, c, ev->informed[i]);
 	break;
     case NOTIFY_LOCK:
     case NOTIFY_OWNER:
 	add_login(conf, c, t->owner);
+	add_watchers(conf, c, t, ev);
 	break;
     }
 }
@@ -273,6 +300,8 @@ size_t  notify_recipients(const struct conf *conf, const struct store_ticket *t,
 	const struct conf_agent *a = c->a[i];
 	size_t  j;
 
+	if (!a->active)
+	    continue;
 	if (q && !has_exact(a->groups, q->group))
 	    continue;
 	if (!has_exact(a->notify, event))

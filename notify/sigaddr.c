@@ -19,6 +19,7 @@
 /*	enum sigaddr_status sigaddr_verify(key, token, now, max_age_days,
 /*					claims_r)
 /*	int	sigaddr_match(addr, localpart, domain, token_out)
+/*	void	sigaddr_hmac(key, data, len, out)
 /* DESCRIPTION
 /*	A token is the lowercase base32 (RFC 4648 alphabet, no padding)
 /*	of 28 bytes: an 18-byte big-endian payload (version, key epoch,
@@ -54,6 +55,10 @@
 /*	brackets; case-insensitive) where token is 45 base32 characters,
 /*	and copies the token, lowercased, into token_out. It verifies
 /*	nothing.
+/*
+/*	sigaddr_hmac() writes the full HMAC-SHA256 of data with the key
+/*	to out (32 bytes), for other codes made with the same secret
+/*	(the #confirm codes of notify_confirm_code()).
 /*
 /*	Every function is thread-safe: a key is read-only once made.
 /* DIAGNOSTICS
@@ -426,4 +431,16 @@ int     sigaddr_match(const char *addr, const char *localpart, const char *domai
 	token_out[i] = alphabet[base32_value((unsigned char) tok[i])];
     token_out[SIGADDR_TOKEN_LEN] = 0;
     return (1);
+}
+
+/* sigaddr_hmac - HMAC-SHA256 of data with the key */
+
+void    sigaddr_hmac(const struct sigaddr_key *key, const void *data, size_t len,
+		             unsigned char out[32])
+{
+    unsigned int out_len = 0;
+
+    if (HMAC(EVP_sha256(), key->bytes, (int) key->len, data, len, out,
+	     &out_len) == 0 || out_len != 32)
+	log_panic("sigaddr: HMAC-SHA256 failed");
 }

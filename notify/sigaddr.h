@@ -107,4 +107,9 @@ extern int sigaddr_match(const char *addr, const char *localpart,
 			         const char *domain,
 			         char token_out[SIGADDR_TOKEN_LEN + 1]);
 
+/* sigaddr_hmac - the full HMAC-SHA256 (32 bytes) of data with the key,
+   for other codes made with the same secret (#confirm) */
+extern void sigaddr_hmac(const struct sigaddr_key *, const void *data,
+			         size_t len, unsigned char out[32]);
+
 #endif

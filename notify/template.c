@@ -6,6 +6,10 @@
 /* SYNOPSIS
 /*	#include "notify_private.h"
 /*
+/*	int	notify_responses_load(dir, lang, items_r, n_r, errors)
+/*	void	notify_responses_free(itemsp, n)
+/*	int	notify_response_name_ok(name)
+/*
 /*	struct notify_template *notify_template_load(path, errors)
 /*	const char *path;
 /*	struct buf *errors;
@@ -51,8 +55,20 @@
 /*
 /*	notify_templates_check() checks every template under
 /*	dir/{fr,en}/NAME.txt (NAME: ack, new-ticket, follow-up, new-note,
-/*	lock, owner, move, escalation, pending) and returns 0, or -1 with
-/*	*errors_r (mem_free()).
+/*	lock, owner, move, escalation, pending, transcript, quarantine,
+/*	help, list) and every response template (below), and returns 0,
+/*	or -1 with *errors_r (mem_free()).
+/*
+/*	notify_responses_load() loads the response templates of one
+/*	language, dir/LANG/responses/NAME.txt, sorted by NAME. A missing
+/*	responses directory means none. Files whose name does not end in
+/*	".txt", or starts with ".", are ignored; a NAME that is not
+/*	notify_response_name_ok() ([a-z0-9-], 1 to NOTIFY_RESPONSE_NAME_MAX
+/*	characters) is an error, as is a broken file (same format and
+/*	checks as the other templates) or more than NOTIFY_RESPONSES_MAX
+/*	files. Errors are appended to errors as "FILE:LINE: message"; the
+/*	good ones are returned all the same (-1 then).
+/*	notify_responses_free() frees them and NULLs the handle.
 /*
 /*	notify_text_clean() returns a copy with control characters turned
 /*	into spaces and invalid UTF-8 replaced by U+FFFD.
@@ -64,9 +80,12 @@
 /*	MIT, see LICENSE.
 /*--*/
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <glib.h>
 
@@ -93,12 +112,12 @@ static const char *const var_names[NOTIFY_VAR_COUNT] = {
     "ticket.priority", "ticket.type", "ticket.customer", "ticket.owner",
     "customer.name", "agent.name", "article.from", "article.received",
     "article.body", "article.attachments", "event.detail", "event.actor",
-    "commands",
+    "commands", "mail.subject",
 };
 
 static const char *const kind_names[NOTIFY_KIND_COUNT] = {
     "ack", "new-ticket", "follow-up", "new-note", "lock", "owner", "move",
-    "escalation", "pending",
+    "escalation", "pending", "transcript", "quarantine", "help", "list",
 };
 
 static const char *const lang_names[NOTIFY_LANG_COUNT] = {"fr", "en"};
@@ -463,10 +482,117 @@ int     notify_templates_check(const char *dir, char **errors_r)
 	    notify_template_free(&t);
 	    mem_free(path);
 	}
+	{
+	    struct notify_response *items = 0;
+	    size_t  n = 0;
+
+	    notify_responses_load(dir, l, &items, &n, errors);
+	    notify_responses_free(&items, n);
+	}
     }
     rc = buf_len(errors) ? -1 : 0;
     if (rc < 0 && errors_r)
 	*errors_r = buf_steal(errors, 0);
     buf_destroy(&errors);
     return (rc);
+}
+
+ /*
+  * Response templates.
+  */
+
+/* notify_response_name_ok - [a-z0-9-]{1,40} */
+
+int     notify_response_name_ok(const char *name)
+{
+    size_t  n;
+
+    if (name == 0)
+	return (0);
+    for (n = 0; name[n]; n++)
+	if (!((name[n] >= 'a' && name[n] <= 'z') || (name[n] >= '0' && name[n] <= '9')
+	      || name[n] == '-'))
+	    return (0);
+    return (n >= 1 && n <= NOTIFY_RESPONSE_NAME_MAX);
+}
+
+/* response_cmp - qsort by name */
+
+static int response_cmp(const void *a, const void *b)
+{
+    return (strcmp(((const struct notify_response *) a)->name,
+		   ((const struct notify_response *) b)->name));
+}
+
+/* notify_responses_load - every LANG/responses/NAME.txt */
+
+int     notify_responses_load(const char *dir, enum notify_lang lang,
+			              struct notify_response **items_r, size_t *n_r,
+			              struct buf *errors)
+{
+    char   *sub = mem_printf("%s/%s/responses", dir, notify_lang_name(lang));
+    struct notify_response *items = 0;
+    size_t  n = 0;
+    size_t  errors_before = buf_len(errors);
+    struct dirent *e;
+    DIR    *d;
+
+    *items_r = 0;
+    *n_r = 0;
+    if ((d = opendir(sub)) == 0) {
+	if (errno != ENOENT) {
+	    buf_printf(errors, "%s:0: cannot open: %s\n", sub, strerror(errno));
+	    mem_free(sub);
+	    return (-1);
+	}
+	mem_free(sub);
+	return (0);				/* no response templates */
+    }
+    while ((e = readdir(d)) != 0) {
+	size_t  len = strlen(e->d_name);
+	char   *path, *name;
+	struct notify_template *t;
+
+	if (e->d_name[0] == '.' || len < 4 || strcmp(e->d_name + len - 4, ".txt") != 0)
+	    continue;				/* README, backups, ... */
+	path = mem_printf("%s/%s", sub, e->d_name);
+	name = mem_strndup(e->d_name, len - 4);
+	if (!notify_response_name_ok(name)) {
+	    buf_printf(errors, "%s:0: a response template name is 1 to %d"
+		       " characters a-z, 0-9 or \"-\"\n", path,
+		       NOTIFY_RESPONSE_NAME_MAX);
+	} else if (n >= NOTIFY_RESPONSES_MAX) {
+	    buf_printf(errors, "%s:0: more than %d response templates\n", path,
+		       NOTIFY_RESPONSES_MAX);
+	} else if ((t = notify_template_load(path, errors)) != 0) {
+	    items = mem_realloc(items, (n + 1) * sizeof(*items));
+	    items[n].name = name;
+	    items[n].tmpl = t;
+	    n++;
+	    name = 0;
+	}
+	mem_free(name);
+	mem_free(path);
+    }
+    closedir(d);
+    mem_free(sub);
+    if (n > 1)
+	qsort(items, n, sizeof(*items), response_cmp);
+    *items_r = items;
+    *n_r = n;
+    return (buf_len(errors) > errors_before ? -1 : 0);
+}
+
+/* notify_responses_free - free the list, NULL the handle */
+
+void    notify_responses_free(struct notify_response **itemsp, size_t n)
+{
+    if (itemsp == 0 || *itemsp == 0)
+	return;
+    for (size_t i = 0; i < n; i++) {
+	mem_free((*itemsp)[i].name);
+	notify_template_free(&(*itemsp)[i].tmpl);
+    }
+    mem_free(*itemsp);
+    *itemsp = 0;
 }

@@ -21,6 +21,24 @@
 /*	verifies, the acknowledgement stored as a seen system article, no
 /*	acknowledgement to automatic mail, and the rate limit.
 /*
+/*	Agents' command mail: the ticket's watchers and inactive agents in
+/*	the recipients of every event (a table, then watchers set with
+/*	store_ticket_update() in a store); response templates (shipped,
+/*	one language only, broken ones and bad names reported with
+/*	FILE:LINE); #confirm codes (stable, different when any input or
+/*	the key changes, "" without a key); notify_reply_check() refusals;
+/*	a #reply in a store (From the queue, To the requester, the Cc of
+/*	the requester's last mail without postdesk's addresses, bad ones
+/*	and duplicates, In-Reply-To that mail, no Auto-Submitted, the
+/*	response template above the text and the quote header with the
+/*	date that mail was received, the stored agent article and the
+/*	first response time), in English with a hostile title; and every
+/*	kind of agent mail in French and English (to the first address,
+/*	Auto-Submitted: auto-replied, a Reply-To that verifies with the
+/*	ticket and its revision, CR/LF in the subject and outcome never
+/*	making a header, nothing but the number for an agent who may not
+/*	work the ticket's queue).
+/*
 /*	The templates are read from $POSTDESK_SOURCE_DIR/contrib/templates
 /*	(default: the source tree this file was compiled from).
 /* DIAGNOSTICS
@@ -54,6 +72,7 @@
 static char root[] = "/tmp/test_notify.XXXXXX";
 static char *templates;			/* contrib/templates */
 static struct conf *conf;
+static char *conf_text;			/* its text */
 static time_t now;
 static const unsigned char key_bytes[32] = "0123456789abcdef0123456789abcdef";
 
@@ -157,7 +176,7 @@ static char *body_of(GMimeMessage *m)
 static int only_known_headers(GMimeMessage *m)
 {
     static const char *const known[] = {
-	"From", "To", "Reply-To", "Subject", "Date", "Message-Id",
+	"From", "To", "Cc", "Reply-To", "Subject", "Date", "Message-Id",
 	"In-Reply-To", "References", "Auto-Submitted", "X-Postdesk-Loop",
 	"MIME-Version", "Content-Type", "Content-Transfer-Encoding", 0,
     };
@@ -902,6 +921,7 @@ static void test_compose_agent(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(bob);
     CU_ASSERT_PTR_NOT_NULL_FATAL(elodie);
     a_ticket(&t, &art, "Imprimante en panne");
+    t.revision = 0x12345;			/* the token keeps 16 bits */
     memset(&ev, 0, sizeof(ev));
     ev.type = NOTIFY_NEW_TICKET;
     ev.number = t.number;
@@ -945,6 +965,7 @@ static void test_compose_agent(void)
 	CU_ASSERT_EQUAL(claims.ticket, 2026112710000017ULL);
 	CU_ASSERT_EQUAL(claims.key_epoch, 3);
 	CU_ASSERT_EQUAL(claims.issue_day, sigaddr_day(now));
+	CU_ASSERT_EQUAL(claims.revision, 0x2345);
     }
     text = body_of(g);
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "Bonjour Élodie Müller,"));
@@ -1396,6 +1417,932 @@ static void test_ingest_no_ack(void)
 }
 
 /*
+ * Watchers (the ticket's), inactive agents.
+ */
+
+static void test_recipients_watchers(void)
+{
+    static const char *const w_erin[] = {"erin", 0};
+    static const char *const w_adf[] = {"alice", "dave", "frank", 0};
+    static const char *const w_gina[] = {"gina", "GINA", 0};
+    static const char *const w_ac[] = {"alice", "carol", 0};
+    static const char *const w_eg[] = {"erin", "Gina", 0};
+    static const char *const w_af[] = {"alice", "frank", 0};
+    static const char *const w_ivan[] = {"ivan", "erin", 0};
+    static const char *const w_ghost[] = {"nobody", 0};
+    static const struct {
+	enum notify_event_type type;
+	const char *queue;
+	int     locked;
+	const char *owner;
+	const char *actor;
+	const char *const *t_watchers;	/* the ticket's */
+	const char *const *e_watchers;	/* the event's */
+	const char *expect;
+    } cases[] = {
+	/* a new ticket has no watchers to tell; inactive ivan never */
+	{NOTIFY_NEW_TICKET, "Helpdesk", 0, 0, 0, w_erin, 0, "alice,carol,gina"},
+	{NOTIFY_NEW_TICKET, "Network", 0, 0, 0, 0, 0, "alice,bob"},
+	/* follow-up: the subscribers or the owner, and the watchers */
+	{NOTIFY_FOLLOW_UP, "Helpdesk", 0, 0, 0, w_erin, 0, "alice,erin,gina"},
+	{NOTIFY_FOLLOW_UP, "Helpdesk", 1, "erin", 0, w_adf, 0, "alice,erin"},
+	{NOTIFY_FOLLOW_UP, "Helpdesk", 1, "erin", "alice", w_adf, 0, "erin"},
+	{NOTIFY_FOLLOW_UP, "Helpdesk", 1, "erin", 0, w_ivan, 0, "erin"},
+	{NOTIFY_FOLLOW_UP, "Helpdesk", 1, "erin", 0, w_ghost, 0, "erin"},
+	/* new note: the ticket's and the event's watchers, each once */
+	{NOTIFY_NEW_NOTE, "Helpdesk", 1, "erin", "alice", w_gina, w_gina, "erin,gina"},
+	{NOTIFY_NEW_NOTE, "Helpdesk", 0, 0, "alice", w_erin, 0, "erin"},
+	{NOTIFY_NEW_NOTE, "Helpdesk", 0, 0, "alice", 0, w_erin, "erin"},
+	{NOTIFY_NEW_NOTE, "Helpdesk", 0, 0, "erin", w_erin, w_erin, ""},
+	/* lock, owner: the owner and the watchers (carol: no lock mail) */
+	{NOTIFY_LOCK, "Helpdesk", 1, "erin", "erin", w_ac, 0, "alice"},
+	{NOTIFY_LOCK, "Helpdesk", 1, "erin", "alice", w_ac, 0, "erin"},
+	{NOTIFY_OWNER, "Helpdesk", 1, "gina", "alice", w_eg, 0, "erin,gina"},
+	{NOTIFY_OWNER, "Helpdesk", 1, "gina", "alice", 0, w_eg, "erin,gina"},
+	/* move: watchers who may work the new queue, and its subscribers */
+	{NOTIFY_MOVE, "Network", 0, 0, "bob", w_af, 0, "alice,frank"},
+	{NOTIFY_MOVE, "Network", 0, 0, "bob", w_erin, 0, "alice"},
+	/* escalation, pending */
+	{NOTIFY_ESCALATION, "Helpdesk", 1, "erin", 0, w_ac, 0, "alice,erin"},
+	{NOTIFY_ESCALATION, "Network", 0, 0, 0, w_af, 0, "alice,bob,frank"},
+	{NOTIFY_PENDING, "Helpdesk", 0, 0, 0, w_erin, 0, "alice,erin,gina"},
+	{NOTIFY_PENDING, "Helpdesk", 1, "gina", 0, w_adf, 0, "alice,gina"},
+    };
+    const struct conf_agent *out[64];
+    const struct conf_agent *ivan = conf_agent_find(conf, "ivan");
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ivan);
+    CU_ASSERT_EQUAL(ivan->active, 0);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	struct store_ticket t;
+	struct store_article art;
+	struct notify_event ev;
+	size_t  n;
+	char   *got;
+
+	memset(&t, 0, sizeof(t));
+	memset(&art, 0, sizeof(art));
+	memset(&ev, 0, sizeof(ev));
+	strcpy(t.number, "2026112710000017");
+	t.queue = (char *) cases[i].queue;
+	t.locked = cases[i].locked;
+	t.owner = (char *) cases[i].owner;
+	t.watchers = (char **) cases[i].t_watchers;
+	for (; t.watchers && t.watchers[t.n_watchers]; t.n_watchers++)
+	     /* void */ ;
+	art.index = 1;
+	art.from = "Marie <marie@example.com>";
+	t.articles = &art;
+	t.n_articles = 1;
+	ev.type = cases[i].type;
+	ev.number = t.number;
+	ev.actor = cases[i].actor;
+	ev.article = 1;
+	ev.watchers = cases[i].e_watchers;
+	for (; ev.watchers && ev.watchers[ev.n_watchers]; ev.n_watchers++)
+	     /* void */ ;
+	n = notify_recipients(conf, &t, &ev, now, out, 64);
+	got = names(out, n);
+	if (strcmp(got, cases[i].expect) != 0)
+	    fprintf(stderr, "watchers case %zu (%s): got \"%s\", expected \"%s\"\n",
+		    i, notify_event_name(ev.type), got, cases[i].expect);
+	CU_ASSERT_STRING_EQUAL(got, cases[i].expect);
+	for (size_t a = 0; a < n; a++)
+	    for (size_t b = a + 1; b < n; b++)
+		CU_ASSERT_PTR_NOT_EQUAL(out[a], out[b]);
+	mem_free(got);
+    }
+}
+
+/*
+ * Response templates.
+ */
+
+static void test_response_templates(void)
+{
+    char   *dir = mem_printf("%s/tpl-resp", root);
+    char   *sub = mem_printf("%s/tpl-resp/en/responses", root);
+    char   *subfr = mem_printf("%s/tpl-resp/fr/responses", root);
+    char   *path, *text, *errors = 0, *want;
+    struct notify *n = notify_create(conf, 0, 0);
+    struct conf *c;
+
+    /* The shipped ones, in both languages. */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(n);
+    for (int l = 0; l < NOTIFY_LANG_COUNT; l++)
+	CU_ASSERT(n->n_responses[l] >= 4);
+    CU_ASSERT_EQUAL(notify_response_exists(n, "resolved"), 1);
+    CU_ASSERT_EQUAL(notify_response_exists(n, "need-info"), 1);
+    CU_ASSERT_EQUAL(notify_response_exists(n, "password-reset"), 1);
+    CU_ASSERT_EQUAL(notify_response_exists(n, "received"), 1);
+    CU_ASSERT_EQUAL(notify_response_exists(n, "nope"), 0);
+    CU_ASSERT_EQUAL(notify_response_exists(n, "Resolved"), 0);
+    CU_ASSERT_EQUAL(notify_response_exists(n, "../ack"), 0);
+    CU_ASSERT_EQUAL(notify_response_exists(n, ""), 0);
+    CU_ASSERT_EQUAL(notify_response_exists(n, 0), 0);
+    notify_unref(&n);
+
+    /* No responses/ directory: none, and no error. */
+    copy_templates(dir, 0, 0, 0);
+    text = mem_printf("[postdesk]\ndomain = desk.example.org\ntemplates_dir = %s\n"
+		      "[queue Q]\naddresses = q@example.org\ngroup = g\n", dir);
+    c = load_conf("resp.conf", text);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL(notify_templates_check(dir, &errors), 0);
+    n = notify_create(c, 0, &errors);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(n);
+    CU_ASSERT_EQUAL(notify_response_exists(n, "resolved"), 0);
+    notify_unref(&n);
+
+    /* One language is enough; other files are ignored. */
+    mkdir(subfr, 0700);
+    path = mem_printf("%s/only-fr.txt", subfr);
+    write_file(path, "Subject: x\n\nBonjour {{customer.name}}\n", 37);
+    mem_free(path);
+    path = mem_printf("%s/README", subfr);
+    write_file(path, "not a template {{\n", 18);
+    mem_free(path);
+    path = mem_printf("%s/.hidden.txt", subfr);
+    write_file(path, "broken", 6);
+    mem_free(path);
+    n = notify_create(c, 0, &errors);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(n);
+    CU_ASSERT_EQUAL(notify_response_exists(n, "only-fr"), 1);
+    notify_unref(&n);
+
+    /* A broken one: FILE:LINE, in the check and at load. */
+    mkdir(sub, 0700);
+    path = mem_printf("%s/x.txt", sub);
+    write_file(path, "Subject: x\n\nline 3 {{ticket.nope}}\n", 34);
+    want = mem_printf("%s:3: unknown placeholder {{ticket.nope}}\n", path);
+    CU_ASSERT_EQUAL(notify_templates_check(dir, &errors), -1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(errors);
+    CU_ASSERT_STRING_EQUAL(errors, want);
+    mem_free(errors);
+    errors = 0;
+    CU_ASSERT_PTR_NULL(notify_create(c, sigaddr_key_create(key_bytes,
+						        sizeof(key_bytes), 0), &errors));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(errors);
+    CU_ASSERT_STRING_EQUAL(errors, want);
+    mem_free(errors);
+    errors = 0;
+    mem_free(want);
+    remove(path);
+    mem_free(path);
+
+    /* A bad name. */
+    path = mem_printf("%s/Bad_Name.txt", sub);
+    write_file(path, "Subject: x\n\nok\n", 15);
+    CU_ASSERT_EQUAL(notify_templates_check(dir, &errors), -1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(errors);
+    want = mem_printf("%s:0: a response template name is", path);
+    CU_ASSERT(strncmp(errors, want, strlen(want)) == 0);
+    mem_free(want);
+    mem_free(errors);
+    errors = 0;
+    remove(path);
+    mem_free(path);
+    CU_ASSERT_EQUAL(notify_templates_check(dir, &errors), 0);
+    CU_ASSERT_EQUAL(notify_response_name_ok("a-0"), 1);
+    CU_ASSERT_EQUAL(notify_response_name_ok("abcdefghijabcdefghijabcdefghijabcdefghij"), 1);
+    CU_ASSERT_EQUAL(notify_response_name_ok("abcdefghijabcdefghijabcdefghijabcdefghijk"), 0);
+    CU_ASSERT_EQUAL(notify_response_name_ok("a.b"), 0);
+    conf_unref(&c);
+    mem_free(text);
+    mem_free(sub);
+    mem_free(subfr);
+    mem_free(dir);
+}
+
+/*
+ * #confirm codes.
+ */
+
+static void test_confirm_code(void)
+{
+    static const unsigned char other_bytes[32] = "fedcba9876543210fedcba9876543210";
+    struct notify *n = notify_create(conf, sigaddr_key_create(key_bytes,
+						            sizeof(key_bytes), 0), 0);
+    struct notify *other = notify_create(conf, sigaddr_key_create(other_bytes,
+						            sizeof(other_bytes), 0), 0);
+    struct notify *nokey = notify_create(conf, 0, 0);
+    char    a[9], b[9];
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(n);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(other);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(nokey);
+    notify_confirm_code(n, "alice", "2026112710000017", "2026112710000025", 2521, a);
+    CU_ASSERT_EQUAL(strlen(a), 8);
+    CU_ASSERT_EQUAL(strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"), 8);
+    /* Stable. */
+    notify_confirm_code(n, "alice", "2026112710000017", "2026112710000025", 2521, b);
+    CU_ASSERT_STRING_EQUAL(a, b);
+    notify_confirm_code(n, "ALICE", "2026112710000017", "2026112710000025", 2521, b);
+    CU_ASSERT_STRING_EQUAL(a, b);		/* logins are case-insensitive */
+    /* Any input changes it. */
+    notify_confirm_code(n, "carol", "2026112710000017", "2026112710000025", 2521, b);
+    CU_ASSERT_STRING_NOT_EQUAL(a, b);
+    notify_confirm_code(n, "alice", "2026112710000018", "2026112710000025", 2521, b);
+    CU_ASSERT_STRING_NOT_EQUAL(a, b);
+    notify_confirm_code(n, "alice", "2026112710000017", "2026112710000026", 2521, b);
+    CU_ASSERT_STRING_NOT_EQUAL(a, b);
+    notify_confirm_code(n, "alice", "2026112710000017", "2026112710000025", 2522, b);
+    CU_ASSERT_STRING_NOT_EQUAL(a, b);
+    /* The fields cannot slide into each other. */
+    notify_confirm_code(n, "alice2", "026112710000017", "2026112710000025", 2521, b);
+    CU_ASSERT_STRING_NOT_EQUAL(a, b);
+    notify_confirm_code(other, "alice", "2026112710000017", "2026112710000025", 2521, b);
+    CU_ASSERT_STRING_NOT_EQUAL(a, b);
+    /* No key, no code. */
+    strcpy(b, "XXXXXXXX");
+    notify_confirm_code(nokey, "alice", "2026112710000017", "2026112710000025", 2521, b);
+    CU_ASSERT_STRING_EQUAL(b, "");
+    notify_unref(&n);
+    notify_unref(&other);
+    notify_unref(&nokey);
+}
+
+/*
+ * Replies to the requester and mail to agents, in a real store.
+ */
+
+/* test_reply_check - notify_reply_check() over a table */
+
+static void test_reply_check(void)
+{
+    static const struct {
+	const char *customer;
+	const char *queue;
+	const char *why;		/* NULL: ok */
+    } cases[] = {
+	{"marie@example.com", "Helpdesk", 0},
+	{"marie@example.com", "network", 0},
+	{0, "Helpdesk", "the ticket has no requester address"},
+	{"", "Helpdesk", "the ticket has no requester address"},
+	{"marie dupont@example.com", "Helpdesk", "the requester's address cannot be used"},
+	{"marie@example.com\r\nBcc: evil@example.net", "Helpdesk",
+	    "the requester's address cannot be used"},
+	{"<marie@example.com>", "Helpdesk", "the requester's address cannot be used"},
+	{"marie", "Helpdesk", "the requester's address cannot be used"},
+	{"support@example.org", "Helpdesk",
+	    "the requester's address is one of postdesk's own"},
+	{"x@desk.example.org", "Helpdesk",
+	    "the requester's address is one of postdesk's own"},
+	{"marie@example.com", "Gone", "the ticket's queue is not configured"},
+	{"marie@example.com", 0, "the ticket's queue is not configured"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	struct store_ticket t;
+	const char *why = "unset";
+	int     ok;
+
+	memset(&t, 0, sizeof(t));
+	strcpy(t.number, "2026112710000017");
+	t.customer = (char *) cases[i].customer;
+	t.queue = (char *) cases[i].queue;
+	ok = notify_reply_check(conf, &t, &why);
+	CU_ASSERT_EQUAL(ok, cases[i].why == 0);
+	if (cases[i].why == 0) {
+	    CU_ASSERT_PTR_NULL(why);
+	} else if (why == 0 || strcmp(why, cases[i].why) != 0) {
+	    fprintf(stderr, "reply check case %zu: %s\n", i, why ? why : "-");
+	    CU_FAIL("reason");
+	}
+    }
+}
+
+/* add_article - an article of the ticket, in its own batch */
+
+static int add_article(struct world *w, const char *number,
+		               enum store_sender_type type, enum store_channel ch,
+		               const char *body, time_t at)
+{
+    struct store_batch *b = 0;
+    struct store_article_input in;
+    uint32_t index = 0;
+    int     rc;
+
+    memset(&in, 0, sizeof(in));
+    in.sender_type = type;
+    in.channel = ch;
+    in.visible_to_customer = ch == STORE_CHANNEL_EMAIL;
+    in.who = "erin";
+    in.from = "erin@example.org";
+    in.to = "";
+    in.cc = "";
+    in.subject = "note";
+    in.message_id = "";
+    in.body = body;
+    in.at = at;
+    if ((rc = store_batch_begin(w->store, &b)) != STORE_OK)
+	return (rc);
+    if ((rc = store_article_add(b, "TESTID", number, &in, &index)) != STORE_OK) {
+	store_batch_abort(&b);
+	return (rc);
+    }
+    return (store_batch_commit(&b));
+}
+
+/* reply - notify_reply_send in its own batch */
+
+static int reply(struct world *w, struct conf *c, const struct notify_reply *r,
+		         uint32_t *index, char **sent_to)
+{
+    struct store_batch *b = 0;
+    int     rc;
+
+    if ((rc = store_batch_begin(w->store, &b)) != STORE_OK)
+	return (rc);
+    if ((rc = notify_reply_send(w->notify, b, c, r, index, sent_to)) != STORE_OK) {
+	store_batch_abort(&b);
+	return (rc);
+    }
+    return (store_batch_commit(&b));
+}
+
+/* outbox_count - how many rows are pending */
+
+static size_t outbox_count(struct world *w)
+{
+    struct store_outbox_item *items;
+    size_t  n = due(w, &items);
+
+    store_outbox_items_free(&items, n);
+    return (n);
+}
+
+/* quote_date - the expected quote header (with the text after it) */
+
+static char *quote_date(time_t t, int english, const char *name, const char *after)
+{
+    struct tm tm;
+    char    day[32], hm[16];
+
+    localtime_r(&t, &tm);
+    strftime(day, sizeof(day), "%d/%m/%Y", &tm);
+    strftime(hm, sizeof(hm), "%H:%M", &tm);
+    if (english)
+	return (mem_printf("\n\nOn %s at %s, %s wrote:\n%s", day, hm, name, after));
+    return (mem_printf("\n\nLe %s à %s, %s a écrit :\n%s", day, hm, name, after));
+}
+
+static void test_reply(void)
+{
+    struct world w;
+    struct store_message m;
+    struct store_result res, res2;
+    struct store_outbox_item *items, *row;
+    struct store_ticket *t = 0;
+    struct notify_reply r;
+    size_t  queued = 0, n, before;
+    uint32_t index = 0;
+    char   *sent_to = 0;
+    char    ref[32];
+    time_t  received2 = now - 3 * 3600 - 17 * 60;
+
+    CU_ASSERT_EQUAL_FATAL(world_open(&w, "s-reply", conf), 0);
+    a_message(&m, "marie.dupont@example.com", "req-1@mail.example.com");
+    m.from_header = "Marie Dupont <marie.dupont@example.com>";
+    m.subject = m.title = "Imprimante en panne";
+    m.received = now - 86400;
+    CU_ASSERT_EQUAL_FATAL(deliver(&w, conf, &m, &res, &queued), STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(res.outcome, STORE_OUTCOME_NEW_TICKET);
+
+    /* The requester's follow-up, with a Cc; then an agent's note. */
+    snprintf(ref, sizeof(ref), "%s", res.number);
+    a_message(&m, "marie.dupont@example.com", "req-2@mail.example.com");
+    m.from_header = "Marie Dupont <marie.dupont@example.com>";
+    m.ticket_ref = ref;
+    m.cc = "Paul Martin <Paul.Martin@example.com>, helpdesk@example.org, "
+	"Marie <MARIE.DUPONT@example.com>, desk+abc@desk.example.org, "
+	"\"bad\" <bad\\ address@example.com>, paul.martin@example.com, "
+	"team: anne@example.net;";
+    m.body = "Toujours en panne.\n\nMerci de voir ça.\x1b[1m";
+    m.raw = "From: y\r\n\r\nsecond\r\n";
+    m.raw_len = strlen(m.raw);
+    m.received = received2;
+    CU_ASSERT_EQUAL_FATAL(deliver(&w, conf, &m, &res2, &queued), STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(res2.outcome, STORE_OUTCOME_FOLLOW_UP);
+    CU_ASSERT_EQUAL_FATAL(add_article(&w, res.number, STORE_SENDER_AGENT,
+				      STORE_CHANNEL_NOTE, "note interne", now),
+			  STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(store_ticket_get(w.store, res.number, &t), STORE_OK);
+    CU_ASSERT_EQUAL(t->first_response_at, 0);
+    CU_ASSERT_EQUAL(t->n_articles, 4);		/* request, ack, follow-up, note */
+    store_ticket_free(&t);
+    before = outbox_count(&w);
+
+    /* The reply. */
+    memset(&r, 0, sizeof(r));
+    r.number = res.number;
+    r.agent = "alice";
+    r.text = "\n\nC'est réparé.\r\nBcc: evil@example.net\n\n";
+    r.response = "resolved";
+    r.at = now;
+    CU_ASSERT_EQUAL_FATAL(reply(&w, conf, &r, &index, &sent_to), STORE_OK);
+    CU_ASSERT_EQUAL(index, 5);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sent_to);
+    CU_ASSERT_STRING_EQUAL(sent_to, "marie.dupont@example.com, paul.martin@example.com, "
+			   "anne@example.net");
+    mem_free(sent_to);
+    n = due(&w, &items);
+    CU_ASSERT_EQUAL(n, before + 1);
+    row = 0;
+    for (size_t i = 0; i < n; i++)
+	if (strcmp(items[i].kind, "reply") == 0)
+	    row = items + i;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(row);
+    CU_ASSERT_STRING_EQUAL(row->envelope_from, "helpdesk@example.org");
+    CU_ASSERT_STRING_EQUAL(row->number, res.number);
+    CU_ASSERT_EQUAL_FATAL(row->n_recipients, 3);
+    CU_ASSERT_STRING_EQUAL(row->recipients[0], "marie.dupont@example.com");
+    CU_ASSERT_STRING_EQUAL(row->recipients[1], "paul.martin@example.com");
+    CU_ASSERT_STRING_EQUAL(row->recipients[2], "anne@example.net");
+    CU_ASSERT(headers_clean(row->data, row->len));
+    CU_ASSERT(!bare_lf(row->data, row->len));
+    {
+	GMimeMessage *g = parse_mail(row->data, row->len);
+	InternetAddressList *list;
+	char   *text, *want, *subject;
+	const char *p_resp, *p_text, *p_quote;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+	CU_ASSERT(only_known_headers(g));
+	list = g_mime_message_get_from(g);
+	CU_ASSERT_EQUAL_FATAL(internet_address_list_length(list), 1);
+	CU_ASSERT_STRING_EQUAL(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(
+		      internet_address_list_get_address(list, 0))), "helpdesk@example.org");
+	CU_ASSERT_STRING_EQUAL(internet_address_get_name(
+			  internet_address_list_get_address(list, 0)), "Helpdesk");
+	list = g_mime_message_get_addresses(g, GMIME_ADDRESS_TYPE_TO);
+	CU_ASSERT_EQUAL_FATAL(internet_address_list_length(list), 1);
+	CU_ASSERT_STRING_EQUAL(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(
+		 internet_address_list_get_address(list, 0))), "marie.dupont@example.com");
+	CU_ASSERT_STRING_EQUAL(internet_address_get_name(
+			  internet_address_list_get_address(list, 0)), "Marie Dupont");
+	list = g_mime_message_get_addresses(g, GMIME_ADDRESS_TYPE_CC);
+	CU_ASSERT_EQUAL_FATAL(internet_address_list_length(list), 2);
+	CU_ASSERT_STRING_EQUAL(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(
+		   internet_address_list_get_address(list, 0))), "paul.martin@example.com");
+	CU_ASSERT_STRING_EQUAL(internet_address_get_name(
+			  internet_address_list_get_address(list, 0)), "Paul Martin");
+	CU_ASSERT_STRING_EQUAL(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(
+			internet_address_list_get_address(list, 1))), "anne@example.net");
+	subject = mem_printf("[Ticket#%s] Imprimante en panne", res.number);
+	CU_ASSERT_STRING_EQUAL(g_mime_message_get_subject(g), subject);
+	mem_free(subject);
+	CU_ASSERT_STRING_EQUAL(header(g, "In-Reply-To"), "<req-2@mail.example.com>");
+	CU_ASSERT_STRING_EQUAL(header(g, "References"), "<req-2@mail.example.com>");
+	CU_ASSERT_STRING_EQUAL(header(g, "Auto-Submitted"), "");
+	CU_ASSERT_PTR_NULL(g_mime_object_get_header(GMIME_OBJECT(g), "Auto-Submitted"));
+	CU_ASSERT_STRING_EQUAL(header(g, "X-Postdesk-Loop"), "desk.example.org");
+	CU_ASSERT_STRING_EQUAL(header(g, "Reply-To"), "");
+	CU_ASSERT_PTR_NULL(g_mime_object_get_header(GMIME_OBJECT(g), "Bcc"));
+	CU_ASSERT_STRING_EQUAL(g_mime_message_get_message_id(g), row->message_id);
+	CU_ASSERT(g_str_has_prefix(row->message_id, res.number));
+	CU_ASSERT(g_str_has_suffix(row->message_id, "@desk.example.org"));
+	/* Response, then the agent's text, then the quote of req-2. */
+	text = body_of(g);
+	p_resp = strstr(text, "Bonjour Marie Dupont,\n\nNous considérons votre demande");
+	p_text = strstr(text, "\n\nC'est réparé.\nBcc: evil@example.net\n");
+	want = quote_date(received2, 0, "Marie Dupont",
+			  "> Toujours en panne.\n>\n> Merci de voir ça. [1m\n");
+	p_quote = strstr(text, want);
+	CU_ASSERT_PTR_NOT_NULL(p_resp);
+	CU_ASSERT_PTR_NOT_NULL(p_text);
+	CU_ASSERT_PTR_NOT_NULL(p_quote);
+	if (p_resp && p_text && p_quote) {
+	    CU_ASSERT(p_resp < p_text && p_text < p_quote);
+	}
+	if (!p_resp || !p_text || !p_quote)
+	    fprintf(stderr, "reply body:\n%s\n--- want quote:\n%s\n", text, want);
+	CU_ASSERT_PTR_NULL(strstr(text, "L'imprimante est en panne"));	/* req-1 */
+	CU_ASSERT_PTR_NULL(strstr(text, "note interne"));
+	CU_ASSERT_PTR_NULL(strstr(text, "#queue"));	/* no command list */
+	CU_ASSERT(g_str_has_prefix(text, "Bonjour Marie Dupont,"));
+	mem_free(want);
+	g_free(text);
+	g_object_unref(g);
+    }
+    /* The stored article: what the requester reads, without the quote. */
+    CU_ASSERT_EQUAL_FATAL(store_ticket_get(w.store, res.number, &t), STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(t->n_articles, 5);
+    {
+	const struct store_article *a = t->articles + 4;
+
+	CU_ASSERT_EQUAL(a->index, 5);
+	CU_ASSERT_EQUAL(a->sender_type, STORE_SENDER_AGENT);
+	CU_ASSERT_EQUAL(a->channel, STORE_CHANNEL_EMAIL);
+	CU_ASSERT_EQUAL(a->visible_to_customer, 1);
+	CU_ASSERT_EQUAL(a->seen, 1);
+	CU_ASSERT_STRING_EQUAL(a->message_id, row->message_id);
+	CU_ASSERT_PTR_NOT_NULL(strstr(a->from, "helpdesk@example.org"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(a->to, "marie.dupont@example.com"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(a->cc, "paul.martin@example.com"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(a->cc, "anne@example.net"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(a->body, "C'est réparé."));
+	CU_ASSERT_PTR_NOT_NULL(strstr(a->body, "Nous considérons"));
+	CU_ASSERT_PTR_NULL(strstr(a->body, "a écrit"));
+	CU_ASSERT_PTR_NULL(strstr(a->body, "> Toujours"));
+	CU_ASSERT_EQUAL(a->raw_len, row->len);
+    }
+    CU_ASSERT_EQUAL(t->first_response_at, now);
+    {
+	int     found = 0;
+
+	for (size_t i = 0; i < t->n_history; i++)
+	    if (strcmp(t->history[i].what, "article") == 0
+		&& strcmp(t->history[i].who, "alice") == 0)
+		found = 1;
+	CU_ASSERT(found);
+    }
+    store_ticket_free(&t);
+    store_outbox_items_free(&items, n);
+
+    /* A second reply keeps the first response time; no template, no Cc
+       in a mail that has none. */
+    r.response = 0;
+    r.text = "Encore une chose.";
+    r.at = now + 60;
+    CU_ASSERT_EQUAL_FATAL(reply(&w, conf, &r, &index, 0), STORE_OK);
+    CU_ASSERT_EQUAL(index, 6);
+    CU_ASSERT_EQUAL_FATAL(store_ticket_get(w.store, res.number, &t), STORE_OK);
+    CU_ASSERT_EQUAL(t->first_response_at, now);
+    CU_ASSERT_STRING_EQUAL(t->articles[5].body, "Encore une chose.\n");
+    store_ticket_free(&t);
+
+    /* Refusals write nothing. */
+    before = outbox_count(&w);
+    r.response = "no-such-template";
+    CU_ASSERT_EQUAL(reply(&w, conf, &r, &index, &sent_to), STORE_PERM);
+    CU_ASSERT_PTR_NULL(sent_to);
+    r.response = 0;
+    r.number = "2026112710000099";
+    CU_ASSERT_EQUAL(reply(&w, conf, &r, &index, &sent_to), STORE_PERM);
+    a_message(&m, "network@example.org", "pd-1@example.com");	/* ours */
+    CU_ASSERT_EQUAL_FATAL(deliver(&w, conf, &m, &res2, &queued), STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(res2.outcome, STORE_OUTCOME_NEW_TICKET);
+    before = outbox_count(&w);
+    r.number = res2.number;
+    CU_ASSERT_EQUAL(reply(&w, conf, &r, &index, &sent_to), STORE_PERM);
+    CU_ASSERT_EQUAL(outbox_count(&w), before);
+    CU_ASSERT_EQUAL_FATAL(store_ticket_get(w.store, res2.number, &t), STORE_OK);
+    CU_ASSERT_EQUAL(t->n_articles, 1);
+    store_ticket_free(&t);
+    world_close(&w);
+}
+
+/* test_reply_english - conf language en; a hostile title */
+
+static void test_reply_english(void)
+{
+    gchar **parts = g_strsplit(conf_text, "language = fr", 2);
+    char   *text = g_strjoinv("language = en", parts);
+    struct conf *c = load_conf("postdesk-en.conf", text);
+    struct world w;
+    struct store_message m;
+    struct store_result res;
+    struct store_outbox_item *items, *row = 0;
+    struct notify_reply r;
+    size_t  queued = 0, n;
+    uint32_t index = 0;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_STRING_EQUAL(conf_language(c), "en");
+    CU_ASSERT_EQUAL_FATAL(world_open(&w, "s-reply-en", c), 0);
+    a_message(&m, "john@example.com", "en-1@mail.example.com");
+    m.from_header = "John Smith <john@example.com>";
+    m.subject = m.title = "Printer\r\nBcc: evil@example.net";
+    m.body = "It is broken.";
+    CU_ASSERT_EQUAL_FATAL(deliver(&w, c, &m, &res, &queued), STORE_OK);
+    memset(&r, 0, sizeof(r));
+    r.number = res.number;
+    r.agent = "jane";
+    r.text = "Fixed.";
+    r.response = "received";
+    r.at = now;
+    CU_ASSERT_EQUAL_FATAL(reply(&w, c, &r, &index, 0), STORE_OK);
+    n = due(&w, &items);
+    for (size_t i = 0; i < n; i++)
+	if (strcmp(items[i].kind, "reply") == 0)
+	    row = items + i;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(row);
+    CU_ASSERT(headers_clean(row->data, row->len));
+    {
+	GMimeMessage *g = parse_mail(row->data, row->len);
+	char   *body, *want;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+	CU_ASSERT(only_known_headers(g));
+	CU_ASSERT_PTR_NULL(g_mime_object_get_header(GMIME_OBJECT(g), "Bcc"));
+	CU_ASSERT_PTR_NULL(strpbrk(g_mime_message_get_subject(g), "\r\n"));
+	CU_ASSERT_EQUAL(internet_address_list_length(
+			g_mime_message_get_addresses(g, GMIME_ADDRESS_TYPE_CC)), 0);
+	body = body_of(g);
+	want = quote_date(now, 1, "John Smith", "> It is broken.\n");
+	CU_ASSERT(g_str_has_prefix(body, "Hello John Smith,"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(body, "handled by Jane Doe of the\nHelpdesk team."));
+	CU_ASSERT_PTR_NOT_NULL(strstr(body, "team.\n\nFixed.\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(body, want));
+	if (strstr(body, want) == 0)
+	    fprintf(stderr, "english reply:\n%s\n", body);
+	mem_free(want);
+	g_free(body);
+	g_object_unref(g);
+    }
+    store_outbox_items_free(&items, n);
+    world_close(&w);
+    conf_unref(&c);
+    g_free(text);
+    g_strfreev(parts);
+}
+
+/* agent_send - notify_agent_send in its own batch */
+
+static int agent_send(struct world *w, const struct notify_agent_mail *m)
+{
+    struct store_batch *b = 0;
+    int     rc;
+
+    if ((rc = store_batch_begin(w->store, &b)) != STORE_OK)
+	return (rc);
+    if ((rc = notify_agent_send(w->notify, b, conf, m)) != STORE_OK) {
+	store_batch_abort(&b);
+	return (rc);
+    }
+    return (store_batch_commit(&b));
+}
+
+/* last_row - the newest pending row of kind, checked and parsed (NULL
+   when none); its recipient and ticket number in *rcpt_r, *number_r */
+
+static GMimeMessage *last_row(struct world *w, const char *kind,
+			              char **rcpt_r, char **number_r)
+{
+    struct store_outbox_item *items;
+    size_t  n = due(w, &items);
+    GMimeMessage *g = 0;
+
+    *rcpt_r = *number_r = 0;
+    for (size_t i = n; i-- > 0;) {
+	if (strcmp(items[i].kind, kind) == 0) {
+	    CU_ASSERT(headers_clean(items[i].data, items[i].len));
+	    CU_ASSERT(!bare_lf(items[i].data, items[i].len));
+	    CU_ASSERT_STRING_EQUAL(items[i].envelope_from, "");
+	    CU_ASSERT_EQUAL(items[i].n_recipients, 1);
+	    g = parse_mail(items[i].data, items[i].len);
+	    *rcpt_r = mem_strdup(items[i].recipients[0]);
+	    *number_r = mem_strdup(items[i].number);
+	    break;
+	}
+    }
+    store_outbox_items_free(&items, n);
+    return (g);
+}
+
+/* reply_to_claims - the verified claims of a message's Reply-To */
+
+static int reply_to_claims(GMimeMessage *g, const struct sigaddr_key *key,
+			           struct sigaddr_claims *claims)
+{
+    InternetAddressList *list = g_mime_message_get_reply_to(g);
+    char    token[SIGADDR_TOKEN_LEN + 1];
+    const char *addr;
+
+    if (internet_address_list_length(list) != 1)
+	return (-1);
+    addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(
+				      internet_address_list_get_address(list, 0)));
+    if (!sigaddr_match(addr, "desk", "desk.example.org", token))
+	return (-1);
+    return (sigaddr_verify(key, token, now, 30, claims) == SIGADDR_OK ? 0 : -1);
+}
+
+static void test_agent_mail(void)
+{
+    static const struct {
+	enum notify_agent_kind kind;
+	const char *kind_name;
+	const char *agent;
+	int     with_ticket;
+	const char *outcome;
+	const char *text;
+	const char *subject;		/* after "[Ticket#N] " when with_ticket */
+	const char *in_body[3];
+    } cases[] = {
+	{NOTIFY_AGENT_TRANSCRIPT, "transcript", "alice", 1, "Processed",
+	    "> #take\n  ok: owner alice, locked\n",
+	    "Processed : Imprimante en panne  Bcc: evil@example.net",
+	{"Bonjour Alice Martin,", "> #take\n  ok: owner alice, locked\n",
+	"Imprimante en panne"}},
+	{NOTIFY_AGENT_TRANSCRIPT, "transcript", "jane", 1,
+	    "No changes made\r\nBcc: evil@example.net", "> #stauts\n  error\n",
+	    "No changes made  Bcc: evil@example.net: Imprimante en panne  Bcc: evil@example.net",
+	{"Hello Jane Doe,", "> #stauts\n  error\n", "(Imprimante en panne)"}},
+	{NOTIFY_AGENT_QUARANTINE, "quarantine", "alice", 1, "Unverified",
+	    "From: Mallory <mallory@evil.example>\nnot one of your addresses",
+	    "Message non vérifié à votre adresse de commande : "
+	    "Imprimante en panne  Bcc: evil@example.net",
+	{"From: Mallory <mallory@evil.example>", "note interne non vérifiée",
+	"pour le\nticket "}},
+	{NOTIFY_AGENT_QUARANTINE, "quarantine", "jane", 1, "Unverified",
+	    "From: Mallory <mallory@evil.example>\nnot one of your addresses",
+	    "Unverified mail to your command address: "
+	    "Imprimante en panne  Bcc: evil@example.net",
+	{"From: Mallory <mallory@evil.example>", "unverified\ninternal note",
+	"Nothing was done"}},
+	{NOTIFY_AGENT_HELP, "help", "alice", 0, "Help", "",
+	    "Les commandes de postdesk par courriel",
+	{"#merge NUMÉRO", "#confirm CODE",
+	"need-info, password-reset, received, resolved"}},
+	{NOTIFY_AGENT_HELP, "help", "jane", 0, "Help", "",
+	    "postdesk commands by mail",
+	{"#merge NUMBER", "#dry-run", "need-info, password-reset, received, resolved"}},
+	{NOTIFY_AGENT_LIST, "list", "alice", 0, "Locked tickets",
+	    "2026112710000017 * Imprimante", "Tickets verrouillés à votre nom",
+	{"2026112710000017 * Imprimante", "Bonjour Alice Martin", 0}},
+	{NOTIFY_AGENT_LIST, "list", "jane", 0, "Locked tickets",
+	    "2026112710000017   Imprimante", "Tickets locked to you",
+	{"2026112710000017   Imprimante", "Hello Jane Doe", 0}},
+    };
+    struct world w;
+    struct store_message m;
+    struct store_result res;
+    struct store_ticket *t = 0;
+    size_t  queued = 0;
+    uint16_t revision;
+
+    CU_ASSERT_EQUAL_FATAL(world_open(&w, "s-agent", conf), 0);
+    a_message(&m, "marie.dupont@example.com", "req-1@mail.example.com");
+    m.subject = m.title = "Imprimante en panne";
+    CU_ASSERT_EQUAL_FATAL(deliver(&w, conf, &m, &res, &queued), STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(store_ticket_get(w.store, res.number, &t), STORE_OK);
+    revision = (uint16_t) (t->revision & 0xffff);
+    CU_ASSERT(revision != 0);			/* written twice: ticket, ack */
+    store_ticket_free(&t);
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	struct notify_agent_mail am;
+	struct sigaddr_claims claims;
+	GMimeMessage *g;
+	char   *rcpt, *number, *subject, *body;
+	const struct conf_agent *a = conf_agent_find(conf, cases[i].agent);
+
+	memset(&am, 0, sizeof(am));
+	am.kind = cases[i].kind;
+	am.agent = cases[i].agent;
+	am.number = cases[i].with_ticket ? res.number : "";
+	am.subject = "RE: Re:[Ticket#2026112710000017] Imprimante en panne\r\nBcc: evil@example.net";
+	am.in_reply_to = "agent-mail-1@example.org";
+	am.outcome = cases[i].outcome;
+	am.text = cases[i].text;
+	am.at = now;
+	CU_ASSERT_EQUAL_FATAL(agent_send(&w, &am), STORE_OK);
+	g = last_row(&w, cases[i].kind_name, &rcpt, &number);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+	/* To the first configured address, never anything else. */
+	CU_ASSERT_STRING_EQUAL(rcpt, a->emails[0]);
+	CU_ASSERT_STRING_EQUAL(number, am.number);
+	CU_ASSERT(only_known_headers(g));
+	CU_ASSERT_PTR_NULL(g_mime_object_get_header(GMIME_OBJECT(g), "Bcc"));
+	CU_ASSERT_STRING_EQUAL(header(g, "Auto-Submitted"), "auto-replied");
+	CU_ASSERT_STRING_EQUAL(header(g, "X-Postdesk-Loop"), "desk.example.org");
+	CU_ASSERT_STRING_EQUAL(header(g, "In-Reply-To"), "<agent-mail-1@example.org>");
+	CU_ASSERT_STRING_EQUAL(header(g, "References"), "<agent-mail-1@example.org>");
+	CU_ASSERT_STRING_EQUAL(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(
+		      internet_address_list_get_address(g_mime_message_get_from(g), 0))),
+			       "desk@desk.example.org");
+	CU_ASSERT_EQUAL(internet_address_list_length(
+			g_mime_message_get_addresses(g, GMIME_ADDRESS_TYPE_TO)), 1);
+	CU_ASSERT(g_str_has_suffix(g_mime_message_get_message_id(g), "@desk.example.org"));
+	/* The subject: the tag, the outcome, the agent's subject cleaned. */
+	subject = cases[i].with_ticket
+	    ? mem_printf("[Ticket#%s] %s", res.number, cases[i].subject)
+	    : mem_strdup(cases[i].subject);
+	CU_ASSERT_STRING_EQUAL(g_mime_message_get_subject(g), subject);
+	if (strcmp(g_mime_message_get_subject(g), subject) != 0)
+	    fprintf(stderr, "agent mail %zu: subject \"%s\"\n", i,
+		    g_mime_message_get_subject(g));
+	mem_free(subject);
+	/* Reply-To: the agent's signed address, ticket and revision. */
+	CU_ASSERT_EQUAL_FATAL(reply_to_claims(g, w.key, &claims), 0);
+	CU_ASSERT_EQUAL(claims.agent_id, sigaddr_agent_id(cases[i].agent));
+	CU_ASSERT_EQUAL(claims.ticket, cases[i].with_ticket
+			? strtoull(res.number, 0, 10) : 0);
+	CU_ASSERT_EQUAL(claims.revision, cases[i].with_ticket ? revision : 0);
+	CU_ASSERT_EQUAL(claims.issue_day, sigaddr_day(now));
+	body = body_of(g);
+	for (int k = 0; k < 3; k++)
+	    if (cases[i].in_body[k]) {
+		CU_ASSERT_PTR_NOT_NULL(strstr(body, cases[i].in_body[k]));
+		if (strstr(body, cases[i].in_body[k]) == 0)
+		    fprintf(stderr, "agent mail %zu: no \"%s\" in\n%s\n", i,
+			    cases[i].in_body[k], body);
+	    }
+	g_free(body);
+	g_object_unref(g);
+	mem_free(rcpt);
+	mem_free(number);
+    }
+
+    /* An agent who may not work the ticket's queue learns nothing about
+       it but its number (bob: network only). */
+    {
+	struct notify_agent_mail am;
+	struct sigaddr_claims claims;
+	GMimeMessage *g;
+	char   *rcpt, *number, *body;
+
+	memset(&am, 0, sizeof(am));
+	am.kind = NOTIFY_AGENT_TRANSCRIPT;
+	am.agent = "bob";
+	am.number = res.number;
+	am.subject = "x";
+	am.in_reply_to = "";
+	am.outcome = "No changes made";
+	am.text = "error: no such ticket";
+	am.at = now;
+	CU_ASSERT_EQUAL_FATAL(agent_send(&w, &am), STORE_OK);
+	g = last_row(&w, "transcript", &rcpt, &number);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+	CU_ASSERT_STRING_EQUAL(rcpt, "bob@example.org");
+	CU_ASSERT_STRING_EQUAL(header(g, "In-Reply-To"), "");
+	body = body_of(g);
+	CU_ASSERT_PTR_NULL(strstr(body, "Imprimante"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(body, res.number));
+	CU_ASSERT_EQUAL(reply_to_claims(g, w.key, &claims), 0);
+	CU_ASSERT_EQUAL(claims.revision, 0);
+	g_free(body);
+	g_object_unref(g);
+	mem_free(rcpt);
+	mem_free(number);
+
+	/* A ticket that does not exist looks the same. */
+	am.number = "2026112710000099";
+	CU_ASSERT_EQUAL_FATAL(agent_send(&w, &am), STORE_OK);
+	g = last_row(&w, "transcript", &rcpt, &number);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+	CU_ASSERT_STRING_EQUAL(number, "2026112710000099");
+	g_object_unref(g);
+	mem_free(rcpt);
+	mem_free(number);
+
+	/* An unknown agent: nothing. */
+	am.agent = "nobody";
+	CU_ASSERT_EQUAL(agent_send(&w, &am), STORE_PERM);
+    }
+    world_close(&w);
+}
+
+/* test_watchers_store - the ticket's watchers, from the store */
+
+static void test_watchers_store(void)
+{
+    static const char *const add[] = {"erin"};
+    struct world w;
+    struct store_message m;
+    struct store_result res, res2;
+    struct store_ticket_change ch;
+    struct store_batch *b = 0;
+    struct store_outbox_item *items;
+    struct store_ticket *t = 0;
+    size_t  queued = 0, n;
+    char    ref[32];
+
+    CU_ASSERT_EQUAL_FATAL(world_open(&w, "s-watch", conf), 0);
+    a_message(&m, "marie.dupont@example.com", "w-1@mail.example.com");
+    CU_ASSERT_EQUAL_FATAL(deliver(&w, conf, &m, &res, &queued), STORE_OK);
+    memset(&ch, 0, sizeof(ch));
+    ch.lock = -1;
+    ch.watch_add = add;
+    ch.n_watch_add = 1;
+    CU_ASSERT_EQUAL_FATAL(store_batch_begin(w.store, &b), STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(store_ticket_update(b, conf, "TESTID", res.number, &ch,
+					      "alice", now), STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(store_batch_commit(&b), STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(store_ticket_get(w.store, res.number, &t), STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(t->n_watchers, 1);
+    store_ticket_free(&t);
+
+    /* A follow-up: the subscribers (alice, gina) and watcher erin. */
+    snprintf(ref, sizeof(ref), "%s", res.number);
+    a_message(&m, "marie.dupont@example.com", "w-2@mail.example.com");
+    m.ticket_ref = ref;
+    m.raw = "From: y\r\n\r\nw2\r\n";
+    m.raw_len = strlen(m.raw);
+    CU_ASSERT_EQUAL_FATAL(deliver(&w, conf, &m, &res2, &queued), STORE_OK);
+    CU_ASSERT_EQUAL(res2.outcome, STORE_OUTCOME_FOLLOW_UP);
+    CU_ASSERT_EQUAL(queued, 3);
+    n = due(&w, &items);
+    CU_ASSERT_PTR_NOT_NULL(find_row(items, n, "follow-up", "erin@example.org"));
+    CU_ASSERT_PTR_NOT_NULL(find_row(items, n, "follow-up", "alice@example.org"));
+    CU_ASSERT_PTR_NOT_NULL(find_row(items, n, "follow-up", "gina@example.org"));
+    store_outbox_items_free(&items, n);
+    world_close(&w);
+}
+
+/*
  * Set-up.
  */
 
@@ -1449,16 +2396,21 @@ static int suite_init(void)
 	"[agent hank]\nemail = hank@example.org\ngroups = helpdesk\n"
 	"subscribe = Helpdesk\nnotify =\n"
 	"[agent elodie]\nname = Élodie Müller\nemail = elodie@example.org\n"
-	"groups = helpdesk\n",
+	"groups = helpdesk\n"
+	"[agent ivan]\nemail = ivan@example.org\ngroups = helpdesk;network\n"
+	"subscribe = Helpdesk;Network\nactive = no\n"
+	"[agent jane]\nname = Jane Doe\nemail = jane@example.org;jane.doe@example.net\n"
+	"groups = helpdesk\nlanguage = en\nnotify =\n",
 	templates, today, today, yesterday);
     conf = load_conf("postdesk.conf", text);
-    mem_free(text);
+    conf_text = text;
     return (conf == 0);
 }
 
 static int suite_clean(void)
 {
     conf_unref(&conf);
+    mem_free(conf_text);
     mem_free(templates);
     g_mime_shutdown();
     return (nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS));
@@ -1485,6 +2437,14 @@ int     main(void)
     CU_add_test(suite, "CR/LF never makes a header", test_hostile);
     CU_add_test(suite, "new ticket in a real store", test_ingest_new_ticket);
     CU_add_test(suite, "no acknowledgement, rate limit", test_ingest_no_ack);
+    CU_add_test(suite, "watchers and inactive agents", test_recipients_watchers);
+    CU_add_test(suite, "response templates", test_response_templates);
+    CU_add_test(suite, "#confirm codes", test_confirm_code);
+    CU_add_test(suite, "reply check", test_reply_check);
+    CU_add_test(suite, "reply to the requester", test_reply);
+    CU_add_test(suite, "reply in English, hostile title", test_reply_english);
+    CU_add_test(suite, "transcript, quarantine, help, list", test_agent_mail);
+    CU_add_test(suite, "the ticket's watchers in a real store", test_watchers_store);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     rc = CU_basic_run_tests();
     bad = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
