@@ -99,7 +99,8 @@
 /*	Conflicts, each an error at the later line: a single-valued
 /*	command given twice (all but #watch, #unwatch, #inform, #expect),
 /*	#note with #reply or #template, #take with #owner, #lock with
-/*	#unlock, #state with #pending, #watch and #unwatch of the same
+/*	#unlock, #state with #pending (unless the state is a pending one:
+/*	"#state pending auto close" and "#pending +3d" go together), #watch and #unwatch of the same
 /*	agent (or both without agents), #expect of the same field twice.
 /*
 /*	lmtp_command_block_find() returns the first command of a kind.
@@ -1044,6 +1045,14 @@ static int conflict(enum command_kind x, enum command_kind y)
     return (0);
 }
 
+/* pending_with_time - "#state pending ..." with "#pending TIME" is fine */
+
+static int pending_with_time(const struct command *s, const struct command *t)
+{
+    return (s->kind == COMMAND_STATE && t->kind == COMMAND_PENDING
+	    && s->arg && strncmp(s->arg, "pending", 7) == 0);
+}
+
 /* check_pair - report e (earlier) and c (later) if they conflict */
 
 static int check_pair(struct parser *p, const struct command *e,
@@ -1060,7 +1069,8 @@ static int check_pair(struct parser *p, const struct command *e,
 	add_error(p, c->line, "#%s given twice (line %u)",
 		  lmtp_command_name(c->kind), e->line);
 	return (1);
-    } else if (conflict(e->kind, c->kind)) {
+    } else if (conflict(e->kind, c->kind)
+	       && !pending_with_time(e, c) && !pending_with_time(c, e)) {
 	add_error(p, c->line, "#%s cannot go with #%s (line %u)",
 		  lmtp_command_name(c->kind), lmtp_command_name(e->kind), e->line);
 	return (1);

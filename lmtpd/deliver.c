@@ -25,7 +25,22 @@
 /*	and retries.
 /*
 /*	At RCPT a queue address (case-insensitive, +extension ignored) is
-/*	accepted with 250 2.1.5; anything else gets 550 5.1.1.
+/*	accepted with 250 2.1.5, and so is a signed command address
+/*	(command_localpart+TOKEN@domain) whose token verifies; a token
+/*	that does not verify gets 550 5.7.1 (expired: a text that says
+/*	to answer a newer notification), anything else 550 5.1.1.
+/*
+/*	A mail to a signed address is an agent's command mail. The
+/*	session authenticates it: the token's agent must exist and be
+/*	active (else 550 5.7.1); the From: must hold exactly one mailbox,
+/*	one of that agent's addresses, and, when command_auth says so,
+/*	an Authentication-Results of our authserv-id must report dkim or
+/*	dmarc pass for its domain; automatic mail (auto-replies, bounces,
+/*	our own loops) runs no command either. A mail that fails these
+/*	is quarantined (apply.c). Then the command block is parsed from
+/*	the first text part, the agent's text is what follows it with
+/*	the quotes trimmed, #list reads the agent's locked tickets, and
+/*	the writer applies it (apply_run()).
 /*
 /*	At the end of DATA the message is parsed once (GMime, in this
 /*	session's thread), then one store_message per accepted recipient is
@@ -49,8 +64,11 @@
 #include <conf.h>
 #include <store.h>
 #include <notify.h>
+#include <sigaddr.h>
 
 #include "lmtpd_private.h"
+#include "command.h"
+#include "ingest_private.h"
 
 struct deliver_session {
     const struct deliver_context *dc;
@@ -134,6 +152,31 @@ static void on_mail(void *ctx, const struct lmtp_envelope *env,
     set_reply(reply, 250, "2.1.0 Ok");
 }
 
+/* signed_address - verify a signed command address: 1 good, 0 not one,
+   -1 bad, -2 expired; fills claims_r */
+
+static int signed_address(const struct deliver_session *ds, const char *rcpt,
+			          struct sigaddr_claims *claims_r)
+{
+    char    token[SIGADDR_TOKEN_LEN + 1];
+    const struct sigaddr_key *key = ds->notify ? notify_key(ds->notify) : 0;
+
+    if (!sigaddr_match(rcpt, conf_command_localpart(ds->conf),
+		       conf_domain(ds->conf), token))
+	return (0);
+    if (key == 0)
+	return (-1);
+    switch (sigaddr_verify(key, token, time(0), conf_token_max_age(ds->conf),
+			   claims_r)) {
+    case SIGADDR_OK:
+	return (1);
+    case SIGADDR_EXPIRED:
+	return (-2);
+    default:
+	return (-1);
+    }
+}
+
 /* on_rcpt - route one recipient */
 
 static void on_rcpt(void *ctx, const struct lmtp_envelope *env,
@@ -141,9 +184,26 @@ static void on_rcpt(void *ctx, const struct lmtp_envelope *env,
 {
     struct deliver_session *ds = ctx;
     const struct conf_queue *q;
+    struct sigaddr_claims claims;
 
     if (ds->conf == 0) {
 	set_reply(reply, 451, "4.3.0 No configuration, try again later");
+	return;
+    }
+    switch (signed_address(ds, recipient, &claims)) {
+    case 1:
+	set_reply(reply, 250, "2.1.5 Ok, command address");
+	return;
+    case -1:
+	log_info("%s: to=<%.200s>, ident=%s, rejected: invalid command address",
+		 env->id, recipient, log_ident(env));
+	set_reply(reply, 550, "5.7.1 Invalid command address");
+	return;
+    case -2:
+	log_info("%s: to=<%.200s>, ident=%s, rejected: expired command address",
+		 env->id, recipient, log_ident(env));
+	set_reply(reply, 550, "5.7.1 This reply address has expired: reply to "
+		  "a newer notification");
 	return;
     }
     if ((q = conf_queue_by_address(ds->conf, recipient)) != 0) {
@@ -172,6 +232,199 @@ static const char *outcome_name(enum store_outcome o)
     return ("?");
 }
 
+/*
+ * Command mail: what the session prepares for apply_run().
+ */
+struct command_mail {
+    struct apply_job job;
+    struct command_block *block;
+    char   *agent_text;
+    char   *list_text;
+    char   *why;
+};
+
+/* agent_by_claims - the agent whose id the token carries */
+
+static const struct conf_agent *agent_by_claims(const struct conf *conf,
+				              const struct sigaddr_claims *claims)
+{
+    for (size_t i = 0; i < conf_agent_count(conf); i++) {
+	const struct conf_agent *a = conf_agent_at(conf, i);
+
+	if (sigaddr_agent_id(a->login) == claims->agent_id)
+	    return (a);
+    }
+    return (0);
+}
+
+/* agent_has_email - is addr one of a's addresses? */
+
+static int agent_has_email(const struct conf_agent *a, const char *addr)
+{
+    for (const char *const *e = a->emails; e && *e; e++)
+	if (strcasecmp(*e, addr) == 0)
+	    return (1);
+    return (0);
+}
+
+/* identity_problem - why the mail cannot act as the agent, or NULL */
+
+static char *identity_problem(const struct conf *conf,
+			              const struct lmtp_parsed *parsed,
+			              const struct store_message *m,
+			              const struct conf_agent *a)
+{
+    const char *method = conf_command_auth(conf);
+    const char *domain;
+
+    if (m->automatic || m->own_loop)
+	return (mem_strdup("automatic mail (an auto-reply, a bounce or a loop) "
+			   "runs no commands"));
+    if (lmtp_parsed_from_count(parsed) != 1)
+	return (mem_printf("From: holds %zu mailboxes, not one",
+			   lmtp_parsed_from_count(parsed)));
+    if (!agent_has_email(a, m->from))
+	return (mem_printf("From: %s is not one of the addresses of agent %s",
+			   m->from, a->login));
+    if (strcmp(method, "none") != 0) {
+	domain = strrchr(m->from, '@');
+	if (domain == 0 || !lmtp_parsed_auth(parsed, conf_authserv_id(conf),
+					     method, domain + 1))
+	    return (mem_printf("no %s=pass for %s from %s", method,
+			       domain ? domain + 1 : "the From: domain",
+			       conf_authserv_id(conf)));
+    }
+    return (0);
+}
+
+/* list_text - the #list lines: tickets locked to login */
+
+static char *list_text(struct store *store, const char *login)
+{
+    struct store_filter filter;
+    struct store_ticket *tickets = 0;
+    struct buf *b = buf_create(256, 0);
+    size_t  n = 0;
+
+    memset(&filter, 0, sizeof(filter));
+    filter.owner = login;
+    filter.locked_only = 1;
+    if (store_list(store, &filter, &tickets, &n) != STORE_OK) {
+	buf_append_str(b, "(the list cannot be read now)\n");
+    } else if (n == 0) {
+	buf_append_str(b, "(none)\n");
+    } else {
+	for (size_t i = 0; i < n; i++) {
+	    const struct store_ticket *t = tickets + i;
+
+	    buf_printf(b, "%s %s  %s  %s  %.100s\n",
+		       t->n_articles_total > t->owner_seen ? "*" : " ",
+		       t->number, t->queue ? t->queue : "",
+		       t->state ? t->state : "", t->title ? t->title : "");
+	}
+	buf_append_str(b, "\n* = a new article since your last action\n");
+    }
+    store_ticket_list_free(&tickets, n);
+    return (buf_steal(b, 0));
+}
+
+/* command_prepare - authenticate and parse; 0, or -1 with a reply set */
+
+static int command_prepare(struct deliver_session *ds,
+			           const struct lmtp_envelope *env,
+			           const struct lmtp_parsed *parsed,
+			           const struct store_message *m,
+			           const char *rcpt, struct command_mail *cm,
+			           struct lmtp_reply *reply)
+{
+    struct sigaddr_claims claims;
+    const struct conf_agent *a;
+    const char *text;
+
+    memset(cm, 0, sizeof(*cm));
+    if (signed_address(ds, rcpt, &claims) != 1) {
+	/* Expired between RCPT and the end of DATA (midnight). */
+	set_reply(reply, 550, "5.7.1 This reply address has expired: reply to "
+		  "a newer notification");
+	return (-1);
+    }
+    if ((a = agent_by_claims(ds->conf, &claims)) == 0 || !a->active) {
+	log_info("%s: to=<%.200s>, ident=%s, rejected: %s", env->id, rcpt,
+		 log_ident(env), a ? "agent not active" : "agent unknown");
+	set_reply(reply, 550, "5.7.1 This reply address belongs to no active "
+		  "agent");
+	return (-1);
+    }
+    cm->job.log_id = env->id;
+    cm->job.recipient = rcpt;
+    cm->job.agent = a;
+    if (claims.ticket)
+	snprintf(cm->job.number, sizeof(cm->job.number), "%llu",
+		 (unsigned long long) claims.ticket);
+    cm->job.revision = claims.revision;
+    cm->job.msg = m;
+    cm->job.now = m->received;
+    if ((cm->why = identity_problem(ds->conf, parsed, m, a)) != 0) {
+	cm->job.quarantine = 1;
+	cm->job.automatic = (m->automatic || m->own_loop);
+	cm->job.why = cm->why;
+	log_warn("%s: to=<%.200s>, ident=%s, from=<%.200s>, agent=%s, "
+		 "quarantined: %s", env->id, rcpt, log_ident(env), m->from,
+		 a->login, cm->why);
+	(void) lmtp_command_parse("", 0, &cm->block);
+	cm->agent_text = mem_strdup("");
+    } else {
+	text = lmtp_parsed_text(parsed);
+	(void) lmtp_command_parse(text, 0, &cm->block);
+	cm->agent_text = lmtp_text_trim_quotes(text + cm->block->text_offset, 0);
+	if (lmtp_command_block_find(cm->block, COMMAND_LIST))
+	    cm->list_text = list_text(ds->dc->store, a->login);
+    }
+    cm->job.block = cm->block;
+    cm->job.text = cm->job.quarantine ? "" : lmtp_parsed_text(parsed);
+    cm->job.agent_text = cm->agent_text;
+    cm->job.list_text = cm->list_text;
+    return (0);
+}
+
+/* command_free - release what command_prepare() made */
+
+static void command_free(struct command_mail *cm)
+{
+    lmtp_command_block_free(&cm->block);
+    mem_free(cm->agent_text);
+    mem_free(cm->list_text);
+    mem_free(cm->why);
+}
+
+/* command_reply - the LMTP answer of an applied command mail */
+
+static void command_reply(const struct apply_result *r, struct lmtp_reply *reply)
+{
+    switch (r->outcome) {
+    case APPLY_DONE:
+	set_reply(reply, 250, "2.0.0 Ok, commands applied%s%s",
+		  *r->number ? " to ticket " : "", r->number);
+	break;
+    case APPLY_REFUSED:
+	set_reply(reply, 250, "2.0.0 Ok, nothing changed: %zu error%s, "
+		  "see the transcript", r->errors, r->errors == 1 ? "" : "s");
+	break;
+    case APPLY_DRY_RUN:
+	set_reply(reply, 250, "2.0.0 Ok, dry run: nothing changed");
+	break;
+    case APPLY_CONFIRM:
+	set_reply(reply, 250, "2.0.0 Ok, nothing changed: confirmation needed");
+	break;
+    case APPLY_DUPLICATE:
+	set_reply(reply, 250, "2.0.0 Ok, already processed");
+	break;
+    case APPLY_QUARANTINED:
+	set_reply(reply, 250, "2.0.0 Ok, quarantined: sender not verified");
+	break;
+    }
+}
+
 /* on_data - parse once, commit per recipient, answer per recipient */
 
 static void on_data(void *ctx, const struct lmtp_envelope *env,
@@ -182,6 +435,8 @@ static void on_data(void *ctx, const struct lmtp_envelope *env,
     struct lmtp_parsed *parsed;
     struct store_message *msgs;
     struct writer_item *items;
+    struct command_mail *cms;
+    char   *submitted;
     char  **rcpts;
     time_t  now = time(0);
     size_t  n = env->n_recipients;
@@ -196,6 +451,8 @@ static void on_data(void *ctx, const struct lmtp_envelope *env,
     msgs = mem_zalloc(n * sizeof(*msgs));
     items = mem_zalloc(n * sizeof(*items));
     rcpts = mem_zalloc(n * sizeof(*rcpts));
+    cms = mem_zalloc(n * sizeof(*cms));
+    submitted = mem_zalloc(n);
     for (size_t i = 0; i < n; i++) {
 	const struct conf_queue *q;
 
@@ -213,13 +470,46 @@ static void on_data(void *ctx, const struct lmtp_envelope *env,
 	items[i].conf = ds->conf;
 	items[i].notify = ds->notify;
 	items[i].msg = &msgs[i];
+	if (q == 0) {
+	    if (command_prepare(ds, env, parsed, &msgs[i], rcpts[i], &cms[i],
+				replies + i) < 0)
+		continue;			/* answered: not submitted */
+	    items[i].job = &cms[i].job;
+	}
     }
-    writer_submit(ds->dc->writer, items, n);
+    /* Submit those that need the store, in order; the others are answered. */
+    {
+	struct writer_item *sub = mem_zalloc(n * sizeof(*sub));
+	size_t *map = mem_zalloc(n * sizeof(*map));
+	size_t  k = 0;
+
+	for (size_t i = 0; i < n; i++)
+	    if (items[i].job || conf_queue_by_address(ds->conf, rcpts[i])) {
+		map[k] = i;
+		sub[k++] = items[i];
+	    }
+	writer_submit(ds->dc->writer, sub, k);
+	for (size_t j = 0; j < k; j++) {
+	    items[map[j]] = sub[j];
+	    submitted[map[j]] = 1;
+	}
+	mem_free(sub);
+	mem_free(map);
+    }
 
     for (size_t i = 0; i < n; i++) {
 	struct writer_item *it = items + i;
 
-	if (it->status == STORE_OK) {
+	if (!submitted[i])
+	    continue;				/* answered by command_prepare() */
+	if (it->status == STORE_OK && it->job) {
+	    command_reply(&it->apply, replies + i);
+	    log_info("%s: to=<%.200s>, ident=%s, from=<%.200s>, agent=%s, "
+		     "ticket=%s, status=commands %s", env->id, rcpts[i],
+		     log_ident(env), msgs[i].from, it->job->agent->login,
+		     *it->apply.number ? it->apply.number : "-",
+		     apply_outcome_name(it->apply.outcome));
+	} else if (it->status == STORE_OK) {
 	    switch (it->result.outcome) {
 	    case STORE_OUTCOME_NEW_TICKET:
 		set_reply(replies + i, 250, "2.0.0 Ok, ticket %s created",
@@ -252,8 +542,12 @@ static void on_data(void *ctx, const struct lmtp_envelope *env,
 		     env->id, rcpts[i], log_ident(env));
 	}
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
 	mem_free(rcpts[i]);
+	command_free(&cms[i]);
+    }
+    mem_free(cms);
+    mem_free(submitted);
     mem_free(rcpts);
     mem_free(items);
     mem_free(msgs);

@@ -159,6 +159,10 @@ struct lmtp_parsed {
     char   *title;
     char   *message_id;
     char   *body;
+    char   *full_text;			/* first text part, not trimmed */
+    size_t  from_count;			/* mailboxes in From: */
+    char  **auth_results;		/* Authentication-Results values */
+    size_t  n_auth_results;
     char   *content_language;
     const char *instance;		/* conf_instance(), or NULL */
     char    ticket[32];
@@ -854,7 +858,6 @@ static char *make_body(struct lmtp_parsed *p, GMimeObject *root,
     char   *html;
     char   *trimmed;
 
-    (void) p;
     if ((part = find_body(root, 0, "plain")) != 0) {
 	text = part_text(part);
     } else if ((part = find_body(root, 0, "html")) != 0) {
@@ -868,7 +871,7 @@ static char *make_body(struct lmtp_parsed *p, GMimeObject *root,
     *body_r = part;
     utf8_cap(text, LMTP_BODY_MAX);
     trimmed = lmtp_text_trim_quotes(text, lmtp_subject_forwarded(p->subject));
-    mem_free(text);
+    p->full_text = text;
     return (trimmed);
 }
 
@@ -898,6 +901,49 @@ static const char *first_mailbox(InternetAddressList *list, int depth)
 	}
     }
     return (0);
+}
+
+/* count_mailboxes - mailboxes of a list, groups included */
+
+static size_t count_mailboxes(InternetAddressList *list, int depth)
+{
+    InternetAddress *ia;
+    size_t  count = 0;
+    int     n;
+
+    if (list == 0 || depth > 4)
+	return (0);
+    n = internet_address_list_length(list);
+    for (int i = 0; i < n; i++) {
+	ia = internet_address_list_get_address(list, i);
+	if (INTERNET_ADDRESS_IS_MAILBOX(ia))
+	    count++;
+	else if (INTERNET_ADDRESS_IS_GROUP(ia))
+	    count += count_mailboxes(internet_address_group_get_members(
+				      INTERNET_ADDRESS_GROUP(ia)), depth + 1) + 1;
+    }
+    return (count);
+}
+
+/* collect_auth_results - the Authentication-Results header values */
+
+static void collect_auth_results(struct lmtp_parsed *p, GMimeObject *obj)
+{
+    GMimeHeaderList *headers = g_mime_object_get_header_list(obj);
+    int     n = headers ? g_mime_header_list_get_count(headers) : 0;
+
+    for (int i = 0; i < n && p->n_auth_results < LMTP_AUTH_RESULTS_MAX; i++) {
+	GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
+	const char *name = g_mime_header_get_name(h);
+	const char *value = g_mime_header_get_value(h);
+
+	if (name == 0 || value == 0
+	    || g_ascii_strcasecmp(name, "Authentication-Results") != 0)
+	    continue;
+	p->auth_results = mem_realloc(p->auth_results, (p->n_auth_results + 1)
+				      * sizeof(*p->auth_results));
+	p->auth_results[p->n_auth_results++] = header_text(value, LMTP_HEADER_MAX);
+    }
 }
 
 /* address_text - display form of an address header */
@@ -1093,6 +1139,8 @@ static void fill_from_message(struct lmtp_parsed *p, GMimeMessage *m,
     const char *lang;
 
     p->from = str_lower(header_text(first_mailbox(from, 0), LMTP_HEADER_MAX));
+    p->from_count = count_mailboxes(from, 0);
+    collect_auth_results(p, obj);
     p->from_header = address_text(obj, from, "From");
     p->to = address_text(obj, g_mime_message_get_addresses(m,
 					    GMIME_ADDRESS_TYPE_TO), "To");
@@ -1247,6 +1295,32 @@ struct store_message *lmtp_parsed_message(struct lmtp_parsed *p)
     return (&p->msg);
 }
 
+/* lmtp_parsed_text - the first text part before quote trimming */
+
+const char *lmtp_parsed_text(const struct lmtp_parsed *p)
+{
+    return (p->full_text ? p->full_text : p->body);
+}
+
+/* lmtp_parsed_from_count - mailboxes in From: */
+
+size_t  lmtp_parsed_from_count(const struct lmtp_parsed *p)
+{
+    return (p->from_count);
+}
+
+/* lmtp_parsed_auth - an Authentication-Results of ours says pass */
+
+int     lmtp_parsed_auth(const struct lmtp_parsed *p, const char *authserv_id,
+			         const char *method, const char *domain)
+{
+    for (size_t i = 0; i < p->n_auth_results; i++)
+	if (lmtp_auth_results_pass(p->auth_results[i], authserv_id, method,
+				   domain))
+	    return (1);
+    return (0);
+}
+
 /* lmtp_parsed_free - free everything */
 
 void    lmtp_parsed_free(struct lmtp_parsed **pp)
@@ -1264,6 +1338,10 @@ void    lmtp_parsed_free(struct lmtp_parsed **pp)
     mem_free(p->title);
     mem_free(p->message_id);
     mem_free(p->body);
+    mem_free(p->full_text);
+    for (i = 0; i < p->n_auth_results; i++)
+	mem_free(p->auth_results[i]);
+    mem_free(p->auth_results);
     mem_free(p->content_language);
     for (i = 0; i < p->n_refs; i++)
 	mem_free(p->refs[i]);

@@ -23,6 +23,7 @@
 #define LMTP_MIME_DEPTH_MAX	64	/* multipart nesting we walk */
 #define LMTP_HEADER_MAX		(64 * 1024)	/* one decoded header field */
 #define LMTP_SUBJECT_WORK_MAX	(64 * 1024)	/* subject bytes looked at */
+#define LMTP_AUTH_RESULTS_MAX	20	/* Authentication-Results kept */
 
 /* Defaults when lmtp_parse() is given no configuration. */
 #define LMTP_DEFAULT_HOOK	"Ticket#"

@@ -103,6 +103,25 @@ extern struct lmtp_parsed *lmtp_parse(const char *raw, size_t len,
 extern struct store_message *lmtp_parsed_message(struct lmtp_parsed *);
 extern void lmtp_parsed_free(struct lmtp_parsed **parsedp);
 
+/* lmtp_parsed_text - the first text part (HTML-only mail converted), as
+   lmtp_parsed_message()'s body but before quote trimming: where an
+   agent's command block is looked for. Borrowed. */
+extern const char *lmtp_parsed_text(const struct lmtp_parsed *);
+/* lmtp_parsed_from_count - how many mailboxes From: holds (0, 1, more) */
+extern size_t lmtp_parsed_from_count(const struct lmtp_parsed *);
+/* lmtp_parsed_auth - 1 when one of the message's Authentication-Results
+   headers is lmtp_auth_results_pass() for these arguments. */
+extern int lmtp_parsed_auth(const struct lmtp_parsed *, const char *authserv_id,
+			            const char *method, const char *domain);
+/*
+ * lmtp_auth_results_pass - does one Authentication-Results value (RFC
+ * 8601) from authserv_id (case-insensitive; comments ignored) report
+ * method=pass? For "dkim" a header.d (or header.i's domain) must equal
+ * domain, for "dmarc" a header.from must equal it (case-insensitive).
+ */
+extern int lmtp_auth_results_pass(const char *value, const char *authserv_id,
+			                  const char *method, const char *domain);
+
 /*
  * Subjects (lmtpd/subject.c). Pure functions.
  */

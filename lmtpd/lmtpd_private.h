@@ -19,9 +19,12 @@
 #include <lmtp.h>
 #include <store.h>
 
+#include "apply.h"
+
 struct conf;
 struct notify;
 struct notify_sender;
+struct apply_job;
 
 /*
  * The writer (writer.c): one thread that commits every prepared message
@@ -31,8 +34,10 @@ struct writer_item {
     const struct conf *conf;		/* snapshot the session decided with */
     const struct notify *notify;	/* templates and key of that snapshot */
     const struct store_message *msg;	/* borrowed until writer_submit returns */
+    const struct apply_job *job;	/* a command mail (apply.h), or NULL */
     int     status;			/* out: enum store_status */
     struct store_result result;		/* out */
+    struct apply_result apply;		/* out, for a job */
     /* Private to writer.c: */
     struct writer_item *next;
     int     done;

@@ -26,6 +26,9 @@
 /*	and only then wakes the sessions, which send their 250s. Under light
 /*	load a batch is one message; under load it grows by itself.
 /*
+/*	An item with a job is an agent's command mail: apply_run() takes
+/*	the place of store_deliver() and notify_ingest().
+/*
 /*	The outbound mail a message causes (acknowledgement, agent
 /*	notifications: notify_ingest()) is written in the same transaction,
 /*	so it is sent if and only if the message committed; after such a
@@ -94,10 +97,16 @@ static int run_batch(struct writer *w, struct writer_item **items, size_t n,
 	struct writer_item *it = items[i];
 	size_t  queued = 0;
 
-	it->status = store_deliver(batch, it->conf, it->msg, &it->result);
-	if (it->status == STORE_OK && it->notify)
-	    it->status = notify_ingest(it->notify, batch, it->conf, it->msg,
-				       &it->result, now, &queued);
+	if (it->job) {
+	    it->status = apply_run(batch, it->conf, it->notify, it->job,
+				   &it->apply);
+	    queued = it->apply.queued;
+	} else {
+	    it->status = store_deliver(batch, it->conf, it->msg, &it->result);
+	    if (it->status == STORE_OK && it->notify)
+		it->status = notify_ingest(it->notify, batch, it->conf, it->msg,
+					   &it->result, now, &queued);
+	}
 	if (it->status != STORE_OK) {
 	    status = it->status;
 	    store_batch_abort(&batch);

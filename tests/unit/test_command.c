@@ -126,6 +126,8 @@ static const struct parse_case {
     {"lock and unlock", "#lock\n#unlock\n", ERR, 2, "cannot go with", 0},
     {"state and pending", "#pending +1d\n#state open\n", ERR, 2,
      "cannot go with", 0},
+    {"pending state and pending time", "#state pending auto close\n#pending +3d\n",
+     2, 0, 0, ""},
     {"two states", "#state open\n#status closed\n", ERR, 2, "given twice", 0},
     {"two priorities", "#priority 1\n#priority 2\n", ERR, 2, "given twice", 0},
     {"watch and unwatch me", "#watch\n#unwatch\n", ERR, 2, "same agent", 0},

@@ -463,6 +463,43 @@ static void test_quotes(void)
     }
 }
 
+/* test_agent_view - what command mail needs: the text before trimming,
+   the number of From: mailboxes, our Authentication-Results */
+
+static void test_agent_view(void)
+{
+    struct parsed r = parse(
+	"From: Alice <alice@agents.test>\n"
+	"Authentication-Results: evil.example; dkim=pass header.d=agents.test\n"
+	"Authentication-Results: mx.desk.test;\n dkim=pass header.d=agents.test\n"
+	"Subject: Re: x\n\n#take\n\nDone.\n\nOn Fri, 27 Nov 2026, Helpdesk wrote:\n> old\n");
+
+    CU_ASSERT_NSTRING_EQUAL(lmtp_parsed_text(r.p),
+			   "#take\n\nDone.\n\nOn Fri, 27 Nov 2026, Helpdesk wrote:\n> old", 51);
+    CU_ASSERT_STRING_EQUAL(r.m->body, "#take\n\nDone.");
+    CU_ASSERT_EQUAL(lmtp_parsed_from_count(r.p), 1);
+    CU_ASSERT_EQUAL(lmtp_parsed_auth(r.p, "mx.desk.test", "dkim", "agents.test"), 1);
+    CU_ASSERT_EQUAL(lmtp_parsed_auth(r.p, "mx.desk.test", "dmarc", "agents.test"), 0);
+    CU_ASSERT_EQUAL(lmtp_parsed_auth(r.p, "mx.desk.test", "dkim", "evil.example"), 0);
+    done(&r);
+
+    r = parse("From: a@x.test, b@y.test\nSubject: s\n\nhi\n");
+    CU_ASSERT_EQUAL(lmtp_parsed_from_count(r.p), 2);
+    CU_ASSERT_EQUAL(lmtp_parsed_auth(r.p, "mx.desk.test", "dkim", "x.test"), 0);
+    done(&r);
+    r = parse("From: team: a@x.test, b@y.test;\nSubject: s\n\nhi\n");
+    CU_ASSERT(lmtp_parsed_from_count(r.p) > 1);
+    done(&r);
+    r = parse("Subject: no from\n\nhi\n");
+    CU_ASSERT_EQUAL(lmtp_parsed_from_count(r.p), 0);
+    done(&r);
+    /* HTML-only: the converted text. */
+    r = parse("From: a@x.test\nSubject: s\nContent-Type: text/html\n\n"
+	      "<div>#lock</div><div>#priority 4</div><p>Fine.</p>\n");
+    CU_ASSERT_PTR_NOT_NULL(strstr(lmtp_parsed_text(r.p), "#lock\n#priority 4"));
+    done(&r);
+}
+
 static void test_quotes_in_message(void)
 {
     struct parsed r = parse(
@@ -927,6 +964,7 @@ int     main(void)
     CU_add_test(suite, "parallel parsing", test_threads);
     suite = CU_add_suite("corpus", 0, 0);
     CU_add_test(suite, "committed corpus", test_corpus);
+    CU_add_test(suite, "agent mail view", test_agent_view);
     CU_add_test(suite, "generated big messages", test_big);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     rc = CU_basic_run_tests();
