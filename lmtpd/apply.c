@@ -760,12 +760,13 @@ static char *agent_from(const struct apply_job *job)
 		       job->msg->from));
 }
 
-/* block_lines - the command lines, for the audit record */
+/* block_lines - the command lines, for the audit record: one line,
+   "; " between them (history values are shown on one line) */
 
 static void block_lines(struct buf *b, const struct command_block *blk)
 {
     for (size_t i = 0; i < blk->count; i++)
-	buf_printf(b, "%s\n", blk->commands[i].raw);
+	buf_printf(b, "%s%s", i ? "; " : "", blk->commands[i].raw);
 }
 
 /* transcript_lines - each line of the block, then its outcome or error */
