@@ -119,8 +119,9 @@ write_conf() {
 # write_templates - run/templates: a copy of contrib/templates that user
 # postdesk can read (edit the copy to try your own texts; SIGHUP reloads)
 write_templates() {
-    [ -d "$RUN/templates" ] && return 0
-    cp -r "$TOP/contrib/templates" "$RUN/templates"
+    # Refreshed at every start: a newer checkout may bring new templates.
+    mkdir -p "$RUN/templates"
+    cp -r "$TOP/contrib/templates/." "$RUN/templates/"
     chmod -R a+rX "$RUN/templates"
 }
 
