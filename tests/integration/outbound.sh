@@ -11,6 +11,7 @@
 #	pd_postfix_start; pd_lmtpd_start
 #	ob_wait_outbox_sent 3 90		# 3 rows, all sent
 #	ob_mails | pd_json '...'		# what left Postfix (the sink)
+#	ob_mail FROM RCPT SUBJECT BODY; ob_send ENVFROM RCPT "$f"	# a mail
 #
 # Agents (all outside desk.test, so their mail goes to the sink):
 #	alice  helpdesk, subscribes Helpdesk, fr
@@ -186,4 +187,48 @@ ob_not_listening() { ! pd_port_listening "$1"; }
 # is seeded with the test's pid and would repeat pd_setup's ports)
 ob_free_port() {
     "$PD_PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# ob_mail FROM RCPT SUBJECT BODY [EXTRA-HEADER] - write a text/plain UTF-8
+# message file (CRLF) as an agent's or requester's mail client would;
+# its path in f, its Message-ID <obN.PID@agents.test> in mid
+OB_SEQ=0
+ob_mail() {
+    OB_SEQ=$((OB_SEQ + 1))
+    f="$PD_DIR/ob$OB_SEQ.eml"
+    mid="<ob$OB_SEQ.$$.$(date +%s)@agents.test>"
+    {
+        printf 'From: %s\r\n' "$1"
+        printf 'To: <%s>\r\n' "$2"
+        printf 'Subject: %s\r\n' "$3"
+        printf 'Message-ID: %s\r\n' "$mid"
+        printf 'Date: %s\r\n' "$(date -R)"
+        [ -z "${5:-}" ] || printf '%s\r\n' "$5"
+        printf 'MIME-Version: 1.0\r\n'
+        printf 'Content-Type: text/plain; charset=utf-8\r\n'
+        printf 'Content-Transfer-Encoding: 8bit\r\n\r\n'
+        printf '%s\r\n' "$4" | sed 's/$/\r/; s/\r\r$/\r/'
+    } >"$f"
+}
+
+# ob_send ENVFROM RCPT FILE - submit a message file through Postfix's
+# smtpd and wait until Postfix's queue is empty
+ob_send() {
+    {
+        echo "=== ob_send $1 -> $2: $3"
+        timeout 60 swaks --server "127.0.0.1:$PD_SMTP_PORT" --helo client.test \
+            --from "$1" --to "$2" --data "@$3"
+    } >>"$PD_DIR/swaks.log" 2>&1 || {
+        pd_tail "$PD_DIR/swaks.log" 20
+        pd_fail "swaks could not send $3 to $2"
+        return 1
+    }
+    pd_wait_queue_empty 60 || pd_fail "mail $3 still in Postfix's queue"
+}
+
+# ob_reply_to ADDR - the signed Reply-To address of the newest captured
+# mail to ADDR, or ""
+ob_reply_to() {
+    ob_mails | pd_json "([m for m in j if '$1' in m['rcpts']] or [{}])[-1].get('reply_to') or ''" |
+        sed 's/.*<//; s/>.*//'
 }

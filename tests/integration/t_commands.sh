@@ -28,7 +28,6 @@ pd_postfix_start
 pd_lmtpd_start
 
 tag=$$.$(date +%s)
-seq=0
 
 # cm_rows - rows in the outbox now
 cm_rows() { ob_outbox_json | pd_json 'len(j)'; }
@@ -37,40 +36,6 @@ cm_rows() { ob_outbox_json | pd_json 'len(j)'; }
 # and Postfix's queue is empty
 cm_settle() {
     ob_wait_outbox_sent "$1" 90 || pd_fail "outbox did not reach $1 rows, all sent"
-}
-
-# cm_mail FROM RCPT SUBJECT BODY [EXTRA-HEADER] - write a message file;
-# its path in f, its Message-ID <cmN.TAG@agents.test> in mid
-cm_mail() {
-    seq=$((seq + 1))
-    f="$PD_DIR/cm$seq.eml"
-    mid="<cm$seq.$tag@agents.test>"
-    {
-        printf 'From: %s\r\n' "$1"
-        printf 'To: <%s>\r\n' "$2"
-        printf 'Subject: %s\r\n' "$3"
-        printf 'Message-ID: <cm%s.%s@agents.test>\r\n' "$seq" "$tag"
-        printf 'Date: %s\r\n' "$(date -R)"
-        [ -z "${5:-}" ] || printf '%s\r\n' "$5"
-        printf 'MIME-Version: 1.0\r\n'
-        printf 'Content-Type: text/plain; charset=utf-8\r\n'
-        printf 'Content-Transfer-Encoding: 8bit\r\n\r\n'
-        printf '%s\r\n' "$4" | sed 's/$/\r/; s/\r\r$/\r/'
-    } >"$f"
-}
-
-# cm_send ENVFROM RCPT FILE - submit a message file through Postfix
-cm_send() {
-    {
-        echo "=== cm_send $1 -> $2: $3"
-        timeout 60 swaks --server "127.0.0.1:$PD_SMTP_PORT" --helo client.test \
-            --from "$1" --to "$2" --data "@$3"
-    } >>"$PD_DIR/swaks.log" 2>&1 || {
-        pd_tail "$PD_DIR/swaks.log" 20
-        pd_fail "swaks could not send $3 to $2"
-        return 1
-    }
-    pd_wait_queue_empty 60 || pd_fail "mail $3 still in Postfix's queue"
 }
 
 # cm_show N - the ticket as JSON
@@ -103,9 +68,9 @@ articles() { cm_show "$N" | pd_json 'len(j["articles"])'; }
 # 2. A forged From: on alice's address.
 rows=$(cm_rows)
 n_art=$(articles)
-cm_mail "Alice Martin <mallory@evil.test>" "$RA" "$SUBJ" \
+ob_mail "Alice Martin <mallory@evil.test>" "$RA" "$SUBJ" \
     "$(printf '#priority 5\n#state closed successful\n\nClose it.')"
-cm_send mallory@evil.test "$RA" "$f"
+ob_send mallory@evil.test "$RA" "$f"
 cm_settle $((rows + 1))
 t=$(cm_show "$N")
 pd_expect_eq "forged From: priority unchanged" 3 "$(pd_json 'j["priority"]' <<<"$t")"
@@ -124,9 +89,9 @@ pd_expect_eq "forged From: the warning is auto-replied" auto-replied \
 
 # bob's own From: on alice's address: another agent's token.
 rows=$(cm_rows)
-cm_mail "Bob Smith <bob@agents.test>" "$RA" "$SUBJ" "$(printf '#take\n')"
+ob_mail "Bob Smith <bob@agents.test>" "$RA" "$SUBJ" "$(printf '#take\n')"
 bob_before=$(cm_count_to bob@agents.test)
-cm_send bob@agents.test "$RA" "$f"
+ob_send bob@agents.test "$RA" "$f"
 cm_settle $((rows + 1))
 pd_expect_eq "alice's token from bob: no owner" null "$(cm_show "$N" | pd_json 'j["owner"]')"
 pd_expect_eq "alice's token from bob: nothing to bob" "$bob_before" "$(cm_count_to bob@agents.test)"
@@ -134,9 +99,9 @@ pd_expect_eq "alice's token from bob: nothing to bob" "$bob_before" "$(cm_count_
 # alice's own vacation auto-reply to her address: no command, no warning.
 rows=$(cm_rows)
 alice_before=$(cm_count_to alice@agents.test)
-cm_mail "Alice Martin <alice@agents.test>" "$RA" "Absence: $SUBJ" \
+ob_mail "Alice Martin <alice@agents.test>" "$RA" "Absence: $SUBJ" \
     "$(printf '#state closed successful\nI am away until Monday.')" "Auto-Submitted: auto-replied"
-cm_send alice@agents.test "$RA" "$f"
+ob_send alice@agents.test "$RA" "$f"
 pd_maillog_wait 30 "status=sent \(250 2\.0\.0 Ok, quarantined" || pd_fail "auto-reply: not answered"
 pd_expect_eq "auto-reply to a token: state unchanged" new "$(cm_show "$N" | pd_json 'j["state"]')"
 pd_expect_eq "auto-reply to a token: no warning mail" "$rows $alice_before" \
@@ -144,9 +109,9 @@ pd_expect_eq "auto-reply to a token: no warning mail" "$rows $alice_before" \
 
 # 3. The requester's "#priority 5" is text.
 rows=$(cm_rows)
-cm_mail "Marie Dupont <marie@client.test>" helpdesk@desk.test "$SUBJ" \
+ob_mail "Marie Dupont <marie@client.test>" helpdesk@desk.test "$SUBJ" \
     "$(printf '#priority 5\n#state closed successful\nToujours en panne.')"
-cm_send marie@client.test helpdesk@desk.test "$f"
+ob_send marie@client.test helpdesk@desk.test "$f"
 REQ2=$mid
 t=$(cm_show "$N")
 pd_expect_eq "requester's #priority 5: priority unchanged" 3 "$(pd_json 'j["priority"]' <<<"$t")"
@@ -157,17 +122,17 @@ cm_settle "$rows"
 
 # A tampered token: refused at RCPT, Postfix bounces to the sender.
 bad=$("$PD_PY" -c 'import sys; a = sys.argv[1]; i = 10; print(a[:i] + ("b" if a[i] != "b" else "c") + a[i + 1:])' "$RA")
-cm_mail "Alice Martin <alice@agents.test>" "$bad" "$SUBJ" "$(printf '#take\n')"
-cm_send alice@agents.test "$bad" "$f"
+ob_mail "Alice Martin <alice@agents.test>" "$bad" "$SUBJ" "$(printf '#take\n')"
+ob_send alice@agents.test "$bad" "$f"
 pd_maillog_wait 30 'Invalid command address' || pd_fail "tampered token: no 5.7.1 in the maillog"
 pd_expect_eq "tampered token: no owner" null "$(cm_show "$N" | pd_json 'j["owner"]')"
 
 # One bad command: nothing changes.
 rows=$(cm_rows)
 n_art=$(articles)
-cm_mail "Alice Martin <alice@agents.test>" "$RA" "$SUBJ" \
+ob_mail "Alice Martin <alice@agents.test>" "$RA" "$SUBJ" \
     "$(printf '#take\n#priority 9\n\nJe prends.')"
-cm_send alice@agents.test "$RA" "$f"
+ob_send alice@agents.test "$RA" "$f"
 cm_settle $((rows + 1))
 t=$(cm_show "$N")
 pd_expect_eq "one bad command: no owner" null "$(pd_json 'j["owner"]' <<<"$t")"
@@ -183,8 +148,8 @@ pd_expect_eq "transcript: to alice's configured address only" '["alice@agents.te
 
 # #dry-run: nothing changes.
 rows=$(cm_rows)
-cm_mail "Alice Martin <alice@agents.test>" "$RA" "$SUBJ" "$(printf '#dry-run\n#take\n#priority 4\n')"
-cm_send alice@agents.test "$RA" "$f"
+ob_mail "Alice Martin <alice@agents.test>" "$RA" "$SUBJ" "$(printf '#dry-run\n#take\n#priority 4\n')"
+ob_send alice@agents.test "$RA" "$f"
 cm_settle $((rows + 1))
 t=$(cm_show "$N")
 pd_expect_eq "dry run: no owner, priority 3" "None 3" "$(pd_json 'str(j["owner"]) + " " + str(j["priority"])' <<<"$t")"
@@ -199,8 +164,8 @@ N2=$(pd_ctl list --json | pd_json "[t['number'] for t in j if t['number'] != '$N
 cm_settle $((rows + 4))
 RA2=$(ob_mails | pd_json "[m for m in j if 'alice@agents.test' in m['rcpts'] and '$N2' in (m['subject'] or '')][-1]['reply_to']" | sed 's/.*<//; s/>.*//')
 rows=$(cm_rows)
-cm_mail "Alice Martin <alice@agents.test>" "$RA" "Re: [Ticket#$N2] Scanner en panne" "$(printf '#priority 2\n')"
-cm_send alice@agents.test "$RA" "$f"
+ob_mail "Alice Martin <alice@agents.test>" "$RA" "Re: [Ticket#$N2] Scanner en panne" "$(printf '#priority 2\n')"
+ob_send alice@agents.test "$RA" "$f"
 cm_settle $((rows + 1))
 pd_expect_eq "subject of another ticket: neither ticket changed" "3 3" \
     "$(cm_show "$N" | pd_json 'j["priority"]') $(cm_show "$N2" | pd_json 'j["priority"]')"
@@ -211,9 +176,9 @@ pd_expect_match "subject of another ticket: the transcript says why" 'subject na
 rows=$(cm_rows)
 marie_before=$(cm_count_to marie@client.test)
 reply_text=$(printf 'Bonjour Marie,\nredémarrez l'"'"'imprimante, puis dites-moi.')
-cm_mail "Alice Martin <alice@agents.test>" "$RA" "$SUBJ" \
+ob_mail "Alice Martin <alice@agents.test>" "$RA" "$SUBJ" \
     "$(printf '#take\n#reply\n\n%s\n\nLe 28/11/2026 à 09:14, postdesk a écrit :\n> Toujours en panne.\n' "$reply_text")"
-cm_send alice@agents.test "$RA" "$f"
+ob_send alice@agents.test "$RA" "$f"
 cm_settle $((rows + 2))
 t=$(cm_show "$N")
 pd_expect_eq "take: owner alice, locked" "alice True" "$(pd_json 'str(j["owner"]) + " " + str(j["locked"])' <<<"$t")"
@@ -239,8 +204,8 @@ pd_expect_match "take: the transcript shows the result" 'Owner: alice \(locked\)
 
 # 5. bob's #take from the first notification: alice changed the owner since.
 rows=$(cm_rows)
-cm_mail "Bob Smith <bob@agents.test>" "$RB" "$SUBJ" "$(printf '#unlock\n#priority 2\n')"
-cm_send bob@agents.test "$RB" "$f"
+ob_mail "Bob Smith <bob@agents.test>" "$RB" "$SUBJ" "$(printf '#unlock\n#priority 2\n')"
+ob_send bob@agents.test "$RB" "$f"
 cm_settle $((rows + 1))
 t=$(cm_show "$N")
 pd_expect_eq "lost update: bob's change refused" "True 3" "$(pd_json 'str(j["locked"]) + " " + str(j["priority"])' <<<"$t")"
@@ -248,7 +213,7 @@ pd_expect_match "lost update: the transcript names alice" 'changed by alice' \
     "$(cm_last_to bob@agents.test | pd_json 'j.get("body", "")')"
 
 # 6. The same command mail twice over LMTP: applied once.
-cm_mail "Alice Martin <alice@agents.test>" "$RA" "$SUBJ" "$(printf '#priority 4\n\nNote interne.')"
+ob_mail "Alice Martin <alice@agents.test>" "$RA" "$SUBJ" "$(printf '#priority 4\n\nNote interne.')"
 n_art=$(articles)
 "$PD_PY" - "$PD_LISTEN" "$RA" "$f" >"$PD_DIR/lmtp_twice.out" 2>&1 <<'PYEOF'
 import smtplib, socket, sys
@@ -279,9 +244,9 @@ cm_settle "$(cm_rows)"
 
 # 7. The requester writes again: the star.
 rows=$(cm_rows)
-cm_mail "Marie Dupont <marie@client.test>" helpdesk@desk.test "Re: [Ticket#$N] Imprimante en panne" \
+ob_mail "Marie Dupont <marie@client.test>" helpdesk@desk.test "Re: [Ticket#$N] Imprimante en panne" \
     "Elle marche, merci !"
-cm_send marie@client.test helpdesk@desk.test "$f"
+ob_send marie@client.test helpdesk@desk.test "$f"
 cm_settle "$rows"
 l=$(pd_ctl list --locked --owner alice --json)
 pd_expect_eq "list --locked --owner alice: the ticket with the star" "$N True" \
@@ -289,21 +254,21 @@ pd_expect_eq "list --locked --owner alice: the ticket with the star" "$N True" \
 PA=$(pd_ctl agent-address alice)
 pd_expect_match "agent-address: a signed address" '^desk\+[a-z2-7]{45}@desk\.test$' "$PA"
 rows=$(cm_rows)
-cm_mail "Alice Martin <alice@agents.test>" "$PA" "list" "#list"
-cm_send alice@agents.test "$PA" "$f"
+ob_mail "Alice Martin <alice@agents.test>" "$PA" "list" "#list"
+ob_send alice@agents.test "$PA" "$f"
 cm_settle $((rows + 1))
 pd_expect_match "#list by mail: the ticket with the star" "\* $N" \
     "$(cm_last_to alice@agents.test | pd_json 'j.get("body", "")')"
 
 # 8. #pending, then closing.
 rows=$(cm_rows)
-cm_mail "Alice Martin <alice@agents.test>" "$RA" "$SUBJ" "$(printf '#pending +3d\n')"
-cm_send alice@agents.test "$RA" "$f"
+ob_mail "Alice Martin <alice@agents.test>" "$RA" "$SUBJ" "$(printf '#pending +3d\n')"
+ob_send alice@agents.test "$RA" "$f"
 cm_settle $((rows + 1))
 pd_expect_eq "#pending: pending reminder" "pending reminder" "$(cm_show "$N" | pd_json 'j["state"]')"
 rows=$(cm_rows)
-cm_mail "Alice Martin <alice@agents.test>" "$RA" "$SUBJ" "$(printf '#state closed successful\n')"
-cm_send alice@agents.test "$RA" "$f"
+ob_mail "Alice Martin <alice@agents.test>" "$RA" "$SUBJ" "$(printf '#state closed successful\n')"
+ob_send alice@agents.test "$RA" "$f"
 cm_settle $((rows + 1))
 t=$(cm_show "$N")
 pd_expect_eq "#state closed: closed and unlocked" "closed successful False" \
@@ -311,16 +276,16 @@ pd_expect_eq "#state closed: closed and unlocked" "closed successful False" \
 
 # 9. #merge needs #confirm.
 rows=$(cm_rows)
-cm_mail "Alice Martin <alice@agents.test>" "$RA2" "Re: [Ticket#$N2] Scanner en panne" "#merge $N"
-cm_send alice@agents.test "$RA2" "$f"
+ob_mail "Alice Martin <alice@agents.test>" "$RA2" "Re: [Ticket#$N2] Scanner en panne" "#merge $N"
+ob_send alice@agents.test "$RA2" "$f"
 cm_settle $((rows + 1))
 pd_expect_eq "#merge alone: not merged" "None" "$(cm_show "$N2" | pd_json 'str(j.get("merged_into"))')"
 code=$(cm_last_to alice@agents.test | pd_json 'j.get("body", "")' | sed -n 's/^#confirm \([A-Z0-9]*\).*/\1/p' | head -n 1)
 pd_expect_match "#merge alone: the transcript gives a code" '^[A-Z0-9]{8}$' "$code"
 rows=$(cm_rows)
-cm_mail "Alice Martin <alice@agents.test>" "$RA2" "Re: [Ticket#$N2] Scanner en panne" \
+ob_mail "Alice Martin <alice@agents.test>" "$RA2" "Re: [Ticket#$N2] Scanner en panne" \
     "$(printf '#merge %s\n#confirm %s\n' "$N" "$code")"
-cm_send alice@agents.test "$RA2" "$f"
+ob_send alice@agents.test "$RA2" "$f"
 cm_settle $((rows + 1))
 t=$(cm_show "$N2")
 pd_expect_eq "#merge with #confirm: merged" "merged $N" \

@@ -28,6 +28,8 @@ warn_at = 50
 [queue Helpdesk]
 sla = fast
 CONFEOF
+# alice (the first agent) also wants pending reminders
+sed -i '0,/^notify = .*escalation$/s//&;pending/' "$PD_CONF"
 pd_ctl check-config >/dev/null 2>&1 ||
     pd_die "postdesk.conf with the SLA does not check: $(pd_ctl check-config 2>&1 | head -n 5)"
 pd_postfix_start
@@ -99,6 +101,48 @@ pd_expect_eq "escalations --at agrees with the sweeper" \
     "$(pd_json '[j[0]["number"], j[0]["escalated"], j[0]["escalation"], j[0]["levels"]["first_response"]] if len(j) == 1 else j' <<<"$esc")"
 pd_expect_match "escalations text names the ticket" "$N +first_response +escalation" \
     "$(pd_ctl escalations --at "$(iso $((T0 + 40 * 60)))")"
+
+# By mail: alice answers (the first response is recorded) and sets the
+# ticket pending; at the pending time the sweeper reminds her, the owner,
+# once. Then "pending auto close" closes it at its time. (Commands take
+# their time from the mail's arrival, the sweeper from the test clock.)
+RA=$(ob_reply_to alice@agents.test)
+S="Re: [Ticket#$N] Imprimante en panne"
+rows=$(ob_outbox_json | pd_json 'len(j)')
+ob_mail "Alice Martin <alice@agents.test>" "$RA" "$S" \
+    "$(printf '#take\n#reply\n#pending +1h\n\nC'"'"'est réparé, je vous recontacte.')"
+ob_send alice@agents.test "$RA" "$f"
+R=$(date +%s)
+ob_wait_outbox_sent $((rows + 2)) 60 || pd_fail "reply and transcript not sent"
+show=$(pd_ctl show "$N" --json)
+pd_expect_match "by mail: the reply is the first response" '^[0-9]{4}-' \
+    "$(pd_json 'j["first_response_at"] or ""' <<<"$show")"
+pd_expect_eq "by mail: pending reminder, owner alice" "pending reminder alice" \
+    "$(pd_json 'j["state"] + " " + str(j["owner"])' <<<"$show")"
+reminders() { ob_outbox_json | pd_json "len([r for r in j if r['kind'] == 'pending'])"; }
+pd_expect_eq "no reminder before the pending time" 0 "$(reminders)"
+set_clock $((R + 2 * 3600))
+ob_wait_outbox_sent $((rows + 3)) 60 || pd_fail "pending reminder not sent"
+pd_expect_eq "one pending reminder" 1 "$(reminders)"
+pd_expect_eq "the reminder goes to the owner only" '["alice@agents.test"]' \
+    "$(ob_outbox_json | pd_json "sorted(set(r for x in j if x['kind'] == 'pending' for r in x['recipients']))")"
+set_clock $((R + 2 * 3600 + 60))
+sleep 3
+pd_expect_eq "still one pending reminder after a restart" 1 "$(reminders)"
+
+rows=$(ob_outbox_json | pd_json 'len(j)')
+ob_mail "Alice Martin <alice@agents.test>" "$RA" "$S" \
+    "$(printf '#state pending auto close\n#pending +3h\n')"
+ob_send alice@agents.test "$RA" "$f"
+R=$(date +%s)
+ob_wait_outbox_sent $((rows + 1)) 60 || pd_fail "transcript not sent"
+pd_expect_eq "by mail: pending auto close" "pending auto close" \
+    "$(pd_ctl show "$N" --json | pd_json 'j["state"]')"
+set_clock $((R + 4 * 3600))
+closed() { [ "$(pd_ctl show "$N" --json | pd_json 'j["state"]')" = "closed successful" ]; }
+pd_wait_for 60 closed || pd_fail "auto close: state is $(pd_ctl show "$N" --json | pd_json 'j["state"]')"
+pd_expect_eq "auto close: closed by the system" system \
+    "$(pd_ctl show "$N" --json | pd_json '[h["who"] for h in j["history"] if h["what"] == "state"][-1]')"
 
 # A normal run refuses the test clock.
 out=$(env -u POSTDESK_ALLOW_TEST_CLOCK "$PD_CTL" -c "$PD_CONF" check-config 2>&1)
