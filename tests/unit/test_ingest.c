@@ -434,6 +434,17 @@ static void test_quotes(void)
 	 "Envoy\xc3\xa9 : vendredi\n\xc3\x80 : Marie\nObjet : x\n\ntexte\n", 0, "Merci"},
 	{"Ok\n\nFrom: Helpdesk <h@example.org>\nSent: Friday\nTo: Bob\nSubject: x\n\nold\n",
 	 0, "Ok"},
+	/* Outlook in German, and Thunderbird's German attribution line. */
+	{"Erledigt, danke.\n\nVon: Helpdesk <h@example.org>\n"
+	 "Gesendet: Freitag, 27. November 2026 09:14\nAn: Jan\nBetreff: x\n\nalt\n",
+	 0, "Erledigt, danke."},
+	{"Geht wieder.\n\nAm 27.11.26 um 09:14 schrieb Helpdesk <h@example.org>:\n"
+	 "> Hallo\n> alt\n", 0, "Geht wieder."},
+	/* Apple Mail in French, Gmail in English with the address wrapped. */
+	{"Parfait.\n\n> Le 27 nov. 2026 \xc3\xa0 09:14, Helpdesk <h@example.org> a "
+	 "\xc3\xa9" "crit :\n>\n> Bonjour\n", 0, "Parfait."},
+	{"Works now.\n\nOn Fri, 27 Nov 2026 at 09:14, Helpdesk\n<h@example.org> wrote:\n"
+	 "> Hello\n", 0, "Works now."},
 	/* Conservative: these stay. */
 	{"On Monday I wrote: the server is down.\nStill down.\n", 0,
 	 "On Monday I wrote: the server is down.\nStill down."},
