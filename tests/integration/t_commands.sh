@@ -291,5 +291,28 @@ t=$(cm_show "$N2")
 pd_expect_eq "#merge with #confirm: merged" "merged $N" \
     "$(pd_json 'j["state"] + " " + str(j.get("merged_into"))' <<<"$t")"
 
+# 10. command_auth = dkim: the From: is not enough without our own MX's
+# Authentication-Results saying dkim=pass for its domain.
+printf '\n[postdesk]\ncommand_auth = dkim\n' >>"$PD_CONF"
+reloads=$(grep -c "new configuration in effect" "$PD_DIR/lmtpd.log" || true)
+kill -HUP "$PD_LMTPD_PID"
+pd_wait_for 10 test "$(grep -c "new configuration in effect" "$PD_DIR/lmtpd.log")" -gt "$reloads" ||
+    pd_fail "command_auth: no reload"
+prio() { cm_show "$N" | pd_json 'j["priority"]'; }
+p0=$(prio)
+rows=$(cm_rows)
+ob_mail "Alice Martin <alice@agents.test>" "$RA" "$SUBJ" "$(printf '#priority 2\n')"
+ob_send alice@agents.test "$RA" "$f"
+cm_settle $((rows + 1))
+pd_expect_eq "command_auth = dkim, no Authentication-Results: nothing changes" "$p0" "$(prio)"
+pd_expect_match "command_auth = dkim: alice is warned why" 'dkim=pass' \
+    "$(cm_last_to alice@agents.test | pd_json 'j.get("body", "")')"
+rows=$(cm_rows)
+ob_mail "Alice Martin <alice@agents.test>" "$RA" "$SUBJ" "$(printf '#priority 2\n')" \
+    "Authentication-Results: desk.test; dkim=pass header.d=agents.test"
+ob_send alice@agents.test "$RA" "$f"
+cm_settle $((rows + 1))
+pd_expect_eq "command_auth = dkim with our dkim=pass: applied" 2 "$(prio)"
+
 pd_check_sanitizer
 pd_finish
