@@ -472,6 +472,87 @@ static void test_changes(void)
     lmtp_command_block_free(&b);
 }
 
+/* test_random_blocks - random valid command lines by random agents on
+   random tickets: the plan's invariants hold, nothing crashes */
+
+static void test_random_blocks(void)
+{
+    static const char *const lines[] = {
+	"#note", "#reply", "#template resolved", "#template nope", "#take",
+	"#owner bob", "#owner carol", "#owner none", "#owner me", "#lock",
+	"#unlock", "#queue Network", "#queue Secret", "#type incident",
+	"#priority 5", "#state open", "#state closed", "#state pending auto close",
+	"#pending +2d", "#watch", "#watch bob", "#unwatch alice", "#inform bob",
+	"#title New title", "#merge 2026111810000011", "#confirm ABCD2345",
+	"#expect owner=none", "#expect lock=locked", "#force", "#dry-run",
+	"#help", "#list", "## a comment",
+    };
+    static const char *const agents[] = {"alice", "bob", "carol", "eve"};
+    static const enum setup setups[] = {
+	PLAIN, LOCKED_BOB, OWNED_ALICE, MERGED, NO_TICKET, PERSONAL, NO_REPLY,
+	CHANGED_BY_BOB, CHANGED_BY_ALICE, NEW_TICKET,
+    };
+    unsigned seed = 4242;
+    size_t  planned_clean = 0;
+
+#define RND(n) ((seed = seed * 1103515245 + 12345), (seed >> 16) % (n))
+    for (int round = 0; round < 4000; round++) {
+	struct plan_case c;
+	struct command_block *b = 0;
+	struct apply_plan *p;
+	char    text[1024];
+	size_t  len = 0;
+	size_t  n = 1 + RND(6);
+	const struct conf_agent *me;
+	const struct conf_queue *final;
+
+	for (size_t i = 0; i < n; i++) {
+	    const char *l = lines[RND(sizeof(lines) / sizeof(lines[0]))];
+
+	    len += snprintf(text + len, sizeof(text) - len, "%s\n", l);
+	}
+	memset(&c, 0, sizeof(c));
+	c.name = "random";
+	c.agent = agents[RND(4)];
+	c.setup = setups[RND(sizeof(setups) / sizeof(setups[0]))];
+	c.block = text;
+	c.has_text = RND(2);
+	c.target = (enum target) RND(3);
+	p = run_case(&c, &b);
+	me = conf_agent_find(conf, c.agent);
+	final = conf_queue_find(conf, p->change.queue ? p->change.queue : "Helpdesk");
+	/* Every command of a parsed block on a usable ticket has an outcome. */
+	if (b->error_count == 0 && p->n_general == 0)
+	    for (size_t i = 0; i < b->count; i++)
+		CU_ASSERT_PTR_NOT_NULL_FATAL(p->outcomes[i]);
+	if (c.setup == MERGED || c.setup == NO_TICKET)
+	    CU_ASSERT(p->n_errors > 0);
+	if (p->n_errors == 0 && c.setup != PERSONAL) {
+	    planned_clean++;
+	    /* Only agents of the ticket's queue get a clean plan. */
+	    CU_ASSERT(conf_agent_works(me, conf_queue_find(conf, "Helpdesk")));
+	    if (p->change.queue)
+		CU_ASSERT(conf_agent_works(me, final));
+	    if (p->change.set_owner && p->change.owner)
+		CU_ASSERT(conf_agent_works(conf_agent_find(conf, p->change.owner),
+					   final));
+	    if (p->set_state)
+		CU_ASSERT((p->pending_until != 0)
+			  == (strncmp(p->state, "pending", 7) == 0));
+	    CU_ASSERT(!(p->merge_into && p->set_state));
+	    if (c.setup == LOCKED_BOB && strcmp(c.agent, "bob") != 0
+		&& (p->change.set_owner || p->change.lock == 1
+		    || p->mode == APPLY_MODE_REPLY))
+		CU_ASSERT(p->force);
+	}
+	apply_plan_free(&p);
+	lmtp_command_block_free(&b);
+    }
+#undef RND
+    /* The generator must reach clean plans, or the checks above say little. */
+    CU_ASSERT(planned_clean > 100);
+}
+
 static void test_lost_update(void)
 {
     struct store_ticket t;
@@ -570,6 +651,7 @@ int     main(void)
     CU_add_test(suite, "rights and outcomes of every command", test_table);
     CU_add_test(suite, "planned changes", test_changes);
     CU_add_test(suite, "lost updates", test_lost_update);
+    CU_add_test(suite, "random command blocks", test_random_blocks);
     CU_add_test(suite, "Authentication-Results", test_auth_results);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     rc = CU_basic_run_tests();
