@@ -61,7 +61,10 @@
 /*	type, priority, watchers, title (store_ticket_update()), the
 /*	merge, then the state and pending time, the audit record of the
 /*	command lines, the owner's "seen" mark, and the notifications of
-/*	other agents. The transcript is written in every case. Because
+/*	other agents. The transcript is written for every mail that was
+/*	refused, a dry run or a merge waiting for its code, and for applied
+/*	ones when the agent's notify setting has "transcript" (a mail with
+/*	only #help or #list gets that mail instead). Because
 /*	every check is made before the first write, a refused mail writes
 /*	nothing but its transcript and its redelivery key; a store error
 /*	aborts the whole batch (the writer replays it, or answers 4xx).
@@ -811,6 +814,17 @@ static void transcript_lines(struct buf *b, const struct apply_job *job,
     }
 }
 
+/* wants_transcript - does the agent's notify setting name "transcript"?
+   (Without it only refused, dry-run and unconfirmed mail get one.) */
+
+static int wants_transcript(const struct conf_agent *a)
+{
+    for (const char *const *e = a->notify; e && *e; e++)
+	if (strcmp(*e, "transcript") == 0)
+	    return (1);
+    return (0);
+}
+
 /* send_agent - one mail to the agent */
 
 static int send_agent(const struct notify *n, struct store_batch *batch,
@@ -1201,8 +1215,9 @@ int     apply_run(struct store_batch *batch, const struct conf *conf,
     if (after || t)
 	summary(text, after ? after : t, sent_to, article,
 		p->mode == APPLY_MODE_REPLY);
-    if (!(p->help && job->block->command_count == 1 && res->outcome == APPLY_DONE)
-	&& !(p->list && job->block->command_count == 1 && res->outcome == APPLY_DONE)) {
+    if (res->outcome != APPLY_DONE
+	|| (wants_transcript(job->agent)
+	    && !((p->help || p->list) && job->block->command_count == 1))) {
 	status = send_agent(n, batch, conf, job, NOTIFY_AGENT_TRANSCRIPT,
 			    t ? t->number : "", outcome_text, buf_data(text), res);
 	if (status != STORE_OK)

@@ -19,7 +19,7 @@
 #	carol  network,  subscribes Network (never told about Helpdesk)
 #	dave   helpdesk, subscribes nothing (never told)
 #	frank  helpdesk, subscribes Helpdesk, notify = follow-up only (never
-#	       told about new tickets)
+#	       told about new tickets; no transcript of applied commands)
 
 # ob_conf [KEY=VALUE...] - copy the templates into PD_DIR (the daemon runs
 # as postdesk and may not read the source tree), then rewrite postdesk.conf
@@ -42,7 +42,7 @@ email = alice@agents.test
 groups = helpdesk
 subscribe = Helpdesk
 language = fr
-notify = new-ticket;follow-up;new-note;lock;owner;move;escalation
+notify = new-ticket;follow-up;new-note;lock;owner;move;escalation;transcript
 
 [agent bob]
 name = Bob Smith
@@ -50,7 +50,7 @@ email = bob@agents.test
 groups = helpdesk
 subscribe = Helpdesk
 language = en
-notify = new-ticket;follow-up;new-note;lock;owner;move;escalation
+notify = new-ticket;follow-up;new-note;lock;owner;move;escalation;transcript
 
 [agent carol]
 name = Carol Network

@@ -102,7 +102,6 @@ alice_before=$(cm_count_to alice@agents.test)
 ob_mail "Alice Martin <alice@agents.test>" "$RA" "Absence: $SUBJ" \
     "$(printf '#state closed successful\nI am away until Monday.')" "Auto-Submitted: auto-replied"
 ob_send alice@agents.test "$RA" "$f"
-pd_maillog_wait 30 "status=sent \(250 2\.0\.0 Ok, quarantined" || pd_fail "auto-reply: not answered"
 pd_expect_eq "auto-reply to a token: state unchanged" new "$(cm_show "$N" | pd_json 'j["state"]')"
 pd_expect_eq "auto-reply to a token: no warning mail" "$rows $alice_before" \
     "$(cm_rows) $(cm_count_to alice@agents.test)"
@@ -259,6 +258,22 @@ ob_send alice@agents.test "$PA" "$f"
 cm_settle $((rows + 1))
 pd_expect_match "#list by mail: the ticket with the star" "\* $N" \
     "$(cm_last_to alice@agents.test | pd_json 'j.get("body", "")')"
+
+# frank's notify setting has no "transcript": an applied command mail
+# gets none, a refused one does.
+RF=$(ob_reply_to frank@agents.test)
+frank_before=$(cm_count_to frank@agents.test)
+rows=$(cm_rows)
+ob_mail "Frank Filter <frank@agents.test>" "$RF" "$SUBJ" "#watch"
+ob_send frank@agents.test "$RF" "$f"
+pd_expect_eq "frank's #watch: applied" '["frank"]' "$(cm_show "$N" | pd_json 'j["watchers"]')"
+pd_expect_eq "frank's #watch: no outbox row, no mail" "$rows $frank_before" \
+    "$(cm_rows) $(cm_count_to frank@agents.test)"
+ob_mail "Frank Filter <frank@agents.test>" "$RF" "$SUBJ" "#priority 9"
+ob_send frank@agents.test "$RF" "$f"
+cm_settle $((rows + 1))
+pd_expect_eq "frank's refused mail: a transcript" $((frank_before + 1)) \
+    "$(cm_count_to frank@agents.test)"
 
 # 8. #pending, then closing.
 rows=$(cm_rows)

@@ -29,7 +29,7 @@ warn_at = 50
 sla = fast
 CONFEOF
 # alice (the first agent) also wants pending reminders
-sed -i '0,/^notify = .*escalation$/s//&;pending/' "$PD_CONF"
+sed -i '0,/^notify = /s/^notify = .*/&;pending/' "$PD_CONF"
 pd_ctl check-config >/dev/null 2>&1 ||
     pd_die "postdesk.conf with the SLA does not check: $(pd_ctl check-config 2>&1 | head -n 5)"
 pd_postfix_start
