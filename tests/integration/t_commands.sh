@@ -311,8 +311,8 @@ pd_expect_eq "#merge with #confirm: merged" "merged $N" \
 printf '\n[postdesk]\ncommand_auth = dkim\n' >>"$PD_CONF"
 reloads=$(grep -c "new configuration in effect" "$PD_DIR/lmtpd.log" || true)
 kill -HUP "$PD_LMTPD_PID"
-pd_wait_for 10 test "$(grep -c "new configuration in effect" "$PD_DIR/lmtpd.log")" -gt "$reloads" ||
-    pd_fail "command_auth: no reload"
+reloaded() { [ "$(grep -c "new configuration in effect" "$PD_DIR/lmtpd.log")" -gt "$reloads" ]; }
+pd_wait_for 30 reloaded || pd_fail "command_auth: no reload"
 prio() { cm_show "$N" | pd_json 'j["priority"]'; }
 p0=$(prio)
 rows=$(cm_rows)
