@@ -505,18 +505,42 @@ static int collect_index(struct reader *r, int which, const struct buf *prefix,
     return (STORE_OK);
 }
 
-/* scan_index - tickets found through an index prefix */
+/* number_newer - qsort order of ticket numbers, newest first: the date,
+   then the length (a longer counter is later that day), then the digits */
+
+static int number_newer(const void *a, const void *b)
+{
+    const char *x = a, *y = b;
+    size_t  lx = strlen(x), ly = strlen(y);
+    int     d = strncmp(x, y, 8);
+
+    if (d != 0)
+	return (-d);
+    if (lx != ly)
+	return (lx > ly ? -1 : 1);
+    return (-strcmp(x, y));
+}
+
+/* scan_index - tickets found through an index prefix. With a limit the
+   numbers are read newest first and the scan stops once limit tickets
+   matched: numbers are given in creation order, so these are the newest
+   ones (store_list() still sorts them by their creation time). */
 
 static int scan_index(struct reader *r, struct list *l, int which,
 		              const struct buf *prefix)
 {
     char    (*numbers)[32] = 0;
     size_t  n = 0, i, len;
+    size_t  start = l->n;
     int     ret, st;
 
     if ((st = collect_index(r, which, prefix, &numbers, &n)) != STORE_OK)
 	return (st);
+    if (l->f->limit && n > l->f->limit)
+	qsort(numbers, n, sizeof(*numbers), number_newer);
     for (i = 0; i < n && st == STORE_OK; i++) {
+	if (l->f->limit && l->n - start >= l->f->limit)
+	    break;
 	ret = store_get(r->s->db[STORE_DB_TICKETS], r->txn, numbers[i],
 			strlen(numbers[i]), &r->data, &len, 0);
 	if (ret == DB_NOTFOUND)

@@ -2385,6 +2385,72 @@ static void test_sla_created(void)
     mem_free(dir);
 }
 
+static int update1(struct store *, const char *,
+		           const struct store_ticket_change *, const char *, time_t);
+
+/* test_list_limit_early - a limited list of a queue reads newest first
+   and stops early: the newest matching tickets across days, also when
+   the newest ones do not match */
+
+static void test_list_limit_early(void)
+{
+    char   *dir = new_dir();
+    struct store *s = open_store(dir);
+    struct store_result r;
+    struct store_filter f;
+    struct store_ticket *v = 0;
+    struct store_ticket_change ch;
+    struct tmsg tm;
+    char    mid[64];
+    char    numbers[40][32];
+    size_t  n = 0;
+    time_t  t0 = utc(2027, 3, 5, 22, 0);
+
+    /* 40 tickets over two days, one every hour; every fifth one locked. */
+    for (int i = 0; i < 40; i++) {
+	snprintf(mid, sizeof(mid), "early%d@example.com", i);
+	tmsg_init(&tm, mid, "Early");
+	tm.m.received = t0 + i * 3600;
+	CU_ASSERT_EQUAL_FATAL(deliver1(s, &tm.m, &r), STORE_OK);
+	snprintf(numbers[i], sizeof(numbers[i]), "%s", r.number);
+	if (i % 5 == 0) {
+	    memset(&ch, 0, sizeof(ch));
+	    ch.set_owner = 1;
+	    ch.owner = "alice";
+	    ch.lock = 1;
+	    CU_ASSERT_EQUAL(update1(s, r.number, &ch, "alice", tm.m.received), STORE_OK);
+	}
+    }
+    CU_ASSERT(strncmp(numbers[0], numbers[39], 8) != 0);	/* two days */
+    memset(&f, 0, sizeof(f));
+    f.queue = "Helpdesk";
+    f.limit = 3;
+    CU_ASSERT_EQUAL(store_list(s, &f, &v, &n), STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(n, 3);
+    CU_ASSERT_STRING_EQUAL(v[0].number, numbers[39]);
+    CU_ASSERT_STRING_EQUAL(v[1].number, numbers[38]);
+    CU_ASSERT_STRING_EQUAL(v[2].number, numbers[37]);
+    store_ticket_list_free(&v, n);
+    /* The newest tickets are not locked: the scan goes on past them. */
+    f.locked_only = 1;
+    f.limit = 2;
+    CU_ASSERT_EQUAL(store_list(s, &f, &v, &n), STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(n, 2);
+    CU_ASSERT_STRING_EQUAL(v[0].number, numbers[35]);
+    CU_ASSERT_STRING_EQUAL(v[1].number, numbers[30]);
+    store_ticket_list_free(&v, n);
+    /* Through the owner index too, and more than there are. */
+    memset(&f, 0, sizeof(f));
+    f.owner = "alice";
+    f.limit = 100;
+    CU_ASSERT_EQUAL(store_list(s, &f, &v, &n), STORE_OK);
+    CU_ASSERT_EQUAL(n, 8);
+    CU_ASSERT(n == 8 && strcmp(v[7].number, numbers[0]) == 0);
+    store_ticket_list_free(&v, n);
+    store_close(&s);
+    mem_free(dir);
+}
+
 /* test_sla_type - type_sla: an Incident gets its own SLA, also after #type */
 
 static void test_sla_type(void)
@@ -3790,6 +3856,7 @@ int     main(void)
     CU_add_test(suite, "schema upgrade 1 to 2", test_schema_1_2);
     CU_add_test(suite, "SLA deadlines at creation", test_sla_created);
     CU_add_test(suite, "SLA per ticket type", test_sla_type);
+    CU_add_test(suite, "limited list stops early, newest first", test_list_limit_early);
     CU_add_test(suite, "SLA warning and escalation once", test_sla_sweep);
     CU_add_test(suite, "SLA update, close and reopen", test_sla_update);
     CU_add_test(suite, "SLA pending pause", test_sla_pending);
