@@ -87,6 +87,7 @@
 #include <sigaddr.h>
 
 #include "apply.h"
+#include "catalog.h"
 #include "ingest_private.h"
 
 #define DEFAULT_PENDING	(24 * 3600)	/* a pending state without a time */
@@ -113,7 +114,43 @@ struct planner {
     const struct conf_queue *queue;	/* the ticket's queue now */
     const struct conf_queue *final_queue;	/* after #queue */
     const char *me;
+    const char *lang;			/* the agent's: "fr" or "en" */
 };
+
+/* tr - text in the agent's language (lmtpd/catalog.c) */
+
+#define tr(lang, text)	lmtp_catalog((lang), (text))
+
+/*
+ * vprintf_tr - buf_vprintf() of the translation of fmt. The catalog's
+ * unit test checks that every translation has the conversions of its
+ * English format, in order, so the compiler's check of the English
+ * literal at the call site holds for both.
+ */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+
+static void vprintf_tr(struct buf *b, const char *lang, const char *fmt,
+		               va_list ap)
+{
+    buf_vprintf(b, tr(lang, fmt), ap);
+}
+
+/* printf_tr - buf_printf() of the translation of a literal format */
+
+static void printf_tr(struct buf *, const char *, const char *,...)
+    UTIL_PRINTFLIKE(3, 4);
+
+static void printf_tr(struct buf *b, const char *lang, const char *fmt,...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    buf_vprintf(b, tr(lang, fmt), ap);
+    va_end(ap);
+}
+
+#pragma GCC diagnostic pop
 
 /* outcome - set the outcome of command i */
 
@@ -126,13 +163,12 @@ static void outcome(struct planner *pl, size_t i, const char *fmt,...)
     struct buf *b = buf_create(64, 0);
 
     va_start(ap, fmt);
-    buf_vprintf(b, fmt, ap);
+    vprintf_tr(b, pl->lang, fmt, ap);
     va_end(ap);
     mem_free(pl->p->outcomes[i]);
     pl->p->outcomes[i] = buf_steal(b, 0);
     buf_destroy(&b);
-    if (strncmp(pl->p->outcomes[i], "ok", 2) != 0
-	&& strncmp(pl->p->outcomes[i], "comment", 7) != 0)
+    if (strncmp(fmt, "ok", 2) != 0 && strncmp(fmt, "comment", 7) != 0)
 	pl->p->n_errors++;
 }
 
@@ -147,7 +183,7 @@ static void general(struct apply_plan *p, const char *fmt,...)
     struct buf *b = buf_create(64, 0);
 
     va_start(ap, fmt);
-    buf_vprintf(b, fmt, ap);
+    vprintf_tr(b, p->lang, fmt, ap);
     va_end(ap);
     p->errors = mem_realloc(p->errors, (p->n_general + 1) * sizeof(*p->errors));
     p->errors[p->n_general++] = buf_steal(b, 0);
@@ -302,7 +338,8 @@ static void plan_owner(struct planner *pl, size_t i, const struct command *c)
 	    const struct conf_agent *a;
 
 	    if ((a = agent_usable(pl->f->conf, login, pl->final_queue, &why)) == 0) {
-		outcome(pl, i, "error: cannot give the ticket to %s: %s", login, why);
+		outcome(pl, i, "error: cannot give the ticket to %s: %s", login,
+			tr(pl->lang, why));
 		return;
 	    }
 	    p->change.set_owner = 1;
@@ -342,8 +379,10 @@ static void plan_agents(struct planner *pl, size_t i, const struct command *c)
 	    push(&p->watch_add, &p->change.n_watch_add, pl->me);
 	else
 	    push(&p->watch_remove, &p->change.n_watch_remove, pl->me);
-	outcome(pl, i, "ok: %s %s", c->kind == COMMAND_WATCH ? "watching" :
-		"no longer watching", pl->me);
+	if (c->kind == COMMAND_WATCH)
+	    outcome(pl, i, "ok: watching %s", pl->me);
+	else
+	    outcome(pl, i, "ok: no longer watching %s", pl->me);
 	buf_destroy(&names);
 	return;
     }
@@ -358,7 +397,7 @@ static void plan_agents(struct planner *pl, size_t i, const struct command *c)
 	    }
 	} else if ((a = agent_usable(pl->f->conf, c->agents[k], pl->final_queue,
 				     &why)) == 0) {
-	    outcome(pl, i, "error: %s: %s", c->agents[k], why);
+	    outcome(pl, i, "error: %s: %s", c->agents[k], tr(pl->lang, why));
 	    buf_destroy(&names);
 	    return;
 	}
@@ -374,9 +413,12 @@ static void plan_agents(struct planner *pl, size_t i, const struct command *c)
 	else
 	    push(&p->informed, &p->n_informed, a->login);
     }
-    outcome(pl, i, "ok: %s %s", c->kind == COMMAND_WATCH ? "watching:" :
-	    c->kind == COMMAND_UNWATCH ? "no longer watching:" : "informing",
-	    buf_data(names));
+    if (c->kind == COMMAND_WATCH)
+	outcome(pl, i, "ok: watching: %s", buf_data(names));
+    else if (c->kind == COMMAND_UNWATCH)
+	outcome(pl, i, "ok: no longer watching: %s", buf_data(names));
+    else
+	outcome(pl, i, "ok: informing %s", buf_data(names));
     buf_destroy(&names);
 }
 
@@ -395,7 +437,10 @@ static void plan_command(struct planner *pl, size_t i, const struct command *c)
 	outcome(pl, i, "comment");
 	break;
     case COMMAND_NOTE:
-	outcome(pl, i, f->has_text ? "ok: internal note" : "ok: (no text)");
+	if (f->has_text)
+	    outcome(pl, i, "ok: internal note");
+	else
+	    outcome(pl, i, "ok: (no text)");
 	break;
     case COMMAND_REPLY:
     case COMMAND_TEMPLATE:
@@ -404,7 +449,8 @@ static void plan_command(struct planner *pl, size_t i, const struct command *c)
 		    locked_by_other(pl));
 	} else if (!f->reply_ok) {
 	    outcome(pl, i, "error: cannot reply: %s",
-		    f->reply_why ? f->reply_why : "no requester address");
+		    tr(pl->lang, f->reply_why ? f->reply_why
+		       : "the ticket has no requester address"));
 	} else if (c->kind == COMMAND_TEMPLATE
 		   && (f->response_exists == 0
 		       || !f->response_exists(f->response_ctx, c->arg))) {
@@ -413,11 +459,12 @@ static void plan_command(struct planner *pl, size_t i, const struct command *c)
 		   && lmtp_command_block_find(f->block, COMMAND_TEMPLATE) == 0) {
 	    outcome(pl, i, "error: #reply without a text");
 	} else {
-	    if (c->kind == COMMAND_TEMPLATE)
+	    if (c->kind == COMMAND_TEMPLATE) {
 		p->response = c->arg;
-	    outcome(pl, i, c->kind == COMMAND_TEMPLATE ?
-		    "ok: template %s" : "ok: reply to the requester",
-		    c->arg ? c->arg : "");
+		outcome(pl, i, "ok: template %s", c->arg);
+	    } else {
+		outcome(pl, i, "ok: reply to the requester");
+	    }
 	}
 	break;
     case COMMAND_TAKE:
@@ -625,6 +672,7 @@ struct apply_plan *apply_plan_make(const struct apply_facts *f)
     pl.f = f;
     pl.p = p;
     pl.me = f->agent ? f->agent->login : "?";
+    pl.lang = p->lang = (f->agent && f->agent->language) ? f->agent->language : "en";
     p->mode = APPLY_MODE_NOTE;
     p->change.lock = -1;
     p->outcomes = mem_zalloc((blk->count + 1) * sizeof(*p->outcomes));
@@ -797,7 +845,7 @@ static void transcript_lines(struct buf *b, const struct apply_job *job,
 		    buf_printf(b, "  %s\n", p->outcomes[i]);
 	    for (size_t i = 0; i < blk->error_count; i++)
 		if (blk->errors[i].line == line)
-		    buf_printf(b, "  error: %s\n", blk->errors[i].message);
+		    printf_tr(b, p->lang, "  error: %s\n", blk->errors[i].message);
 	}
 	cp += len + (cp[len] == '\n');
 	line++;
@@ -805,12 +853,12 @@ static void transcript_lines(struct buf *b, const struct apply_job *job,
     if (blk->error_count > 0) {
 	for (size_t i = 0; i < blk->error_count; i++)
 	    if (blk->errors[i].line == 0)
-		buf_printf(b, "error: %s\n", blk->errors[i].message);
+		printf_tr(b, p->lang, "error: %s\n", blk->errors[i].message);
 	if (blk->errors_dropped)
-	    buf_printf(b, "error: %zu more errors\n", blk->errors_dropped);
+	    printf_tr(b, p->lang, "error: %zu more errors\n", blk->errors_dropped);
     } else {
 	for (size_t i = 0; i < p->n_general; i++)
-	    buf_printf(b, "error: %s\n", p->errors[i]);
+	    printf_tr(b, p->lang, "error: %s\n", p->errors[i]);
     }
 }
 
@@ -911,9 +959,11 @@ static int quarantine(struct store_batch *batch, const struct conf *conf,
 	log_info("%s: automatic mail to %s's address: no warning", job->log_id,
 		 job->agent->login);
     } else if (status == STORE_OK && allowed) {
-	text = mem_printf("From: %s\n%s", job->msg->from_header, job->why);
+	text = mem_printf("From: %s\n%s", job->msg->from_header,
+			  job->why_local ? job->why_local : job->why);
 	status = send_agent(n, batch, conf, job, NOTIFY_AGENT_QUARANTINE,
-			    t ? t->number : "", "Unverified", text, res);
+			    t ? t->number : "",
+			    tr(job->agent->language, "Unverified"), text, res);
 	mem_free(text);
     } else if (status == STORE_OK) {
 	log_warn("%s: quarantine warnings to %s over the limit, none sent",
@@ -928,28 +978,35 @@ out:
 
 /* summary - what the ticket looks like now, for the transcript */
 
-static void summary(struct buf *b, const struct store_ticket *t,
-		            const char *sent_to, uint32_t article, int mode_reply)
+static void summary(struct buf *b, const char *lang,
+		            const struct store_ticket *t, const char *sent_to,
+		            uint32_t article, int mode_reply)
 {
     char    when[32];
 
-    buf_printf(b, "\nTicket: %s %s\n", t->number, t->title ? t->title : "");
-    buf_printf(b, "State: %s\n", t->state ? t->state : "");
+    printf_tr(b, lang, "Ticket: %s %s\n", t->number, t->title ? t->title : "");
+    printf_tr(b, lang, "State: %s\n", t->state ? t->state : "");
     if (t->pending_until && t->state && strncmp(t->state, "pending", 7) == 0) {
 	time_rfc3339(t->pending_until, when);
-	buf_printf(b, "Pending until: %s\n", when);
+	printf_tr(b, lang, "Pending until: %s\n", when);
     }
-    buf_printf(b, "Owner: %s%s\n", t->owner ? t->owner : "none",
-	       t->locked ? " (locked)" : "");
-    buf_printf(b, "Queue: %s\n", t->queue ? t->queue : "");
-    buf_printf(b, "Priority: %d, type: %s\n", t->priority, t->type ? t->type : "");
+    if (t->owner == 0)
+	printf_tr(b, lang, "Owner: none\n");
+    else if (t->locked)
+	printf_tr(b, lang, "Owner: %s (locked)\n", t->owner);
+    else
+	printf_tr(b, lang, "Owner: %s\n", t->owner);
+    printf_tr(b, lang, "Queue: %s\n", t->queue ? t->queue : "");
+    printf_tr(b, lang, "Priority: %d, type: %s\n", t->priority,
+	      t->type ? t->type : "");
     if (t->merged_into)
-	buf_printf(b, "Merged into: %s\n", t->merged_into);
+	printf_tr(b, lang, "Merged into: %s\n", t->merged_into);
     if (sent_to)
-	buf_printf(b, "Sent: reply (article %u) to %s\n", article, sent_to);
+	printf_tr(b, lang, "Sent: reply (article %u) to %s\n", article, sent_to);
+    else if (article && mode_reply)
+	printf_tr(b, lang, "Recorded: reply (article %u)\n", article);
     else if (article)
-	buf_printf(b, "Recorded: %s (article %u)\n",
-		   mode_reply ? "reply" : "internal note", article);
+	printf_tr(b, lang, "Recorded: internal note (article %u)\n", article);
 }
 
 /* notify_changes - tell other agents */
@@ -1192,29 +1249,38 @@ int     apply_run(struct store_batch *batch, const struct conf *conf,
     /* The transcript (always), then #help and #list. */
     text = buf_create(1024, 0);
     transcript_lines(text, job, p);
+    if (res->outcome != APPLY_DONE)
+	buf_append_char(text, '\n');
     switch (res->outcome) {
     case APPLY_REFUSED:
-	buf_printf(text, "\nNo changes were made: %zu error%s.\n", p->n_errors,
-		   p->n_errors == 1 ? "" : "s");
-	outcome_text = "No changes made";
+	if (p->n_errors == 1)
+	    printf_tr(text, p->lang, "No changes were made: 1 error.\n");
+	else
+	    printf_tr(text, p->lang, "No changes were made: %zu errors.\n",
+		      p->n_errors);
+	outcome_text = tr(p->lang, "No changes made");
 	break;
     case APPLY_DRY_RUN:
-	buf_printf(text, "\nDry run: everything would work; no changes were made.\n");
-	outcome_text = "Dry run";
+	printf_tr(text, p->lang, "Dry run: everything would work; no changes "
+		  "were made.\n");
+	outcome_text = tr(p->lang, "Dry run");
 	break;
     case APPLY_CONFIRM:
-	buf_printf(text, "\nNo changes were made: merging cannot be undone.\n"
-		   "To merge, reply with these two lines (valid today and "
-		   "tomorrow):\n\n#merge %s\n#confirm %s\n", p->merge_into, codes[0]);
-	outcome_text = "Confirmation needed";
+	printf_tr(text, p->lang, "No changes were made: merging cannot be "
+		  "undone.\nTo merge, reply with these two lines (valid today "
+		  "and tomorrow):\n\n#merge %s\n#confirm %s\n", p->merge_into,
+		  codes[0]);
+	outcome_text = tr(p->lang, "Confirmation needed");
 	break;
     default:
-	outcome_text = "Processed";
+	outcome_text = tr(p->lang, "Processed");
 	break;
     }
-    if (after || t)
-	summary(text, after ? after : t, sent_to, article,
+    if (after || t) {
+	buf_append_char(text, '\n');
+	summary(text, p->lang, after ? after : t, sent_to, article,
 		p->mode == APPLY_MODE_REPLY);
+    }
     if (res->outcome != APPLY_DONE
 	|| (wants_transcript(job->agent)
 	    && !((p->help || p->list) && job->block->command_count == 1))) {
@@ -1225,11 +1291,11 @@ int     apply_run(struct store_batch *batch, const struct conf *conf,
     }
     if (p->help && res->outcome != APPLY_REFUSED
 	&& (status = send_agent(n, batch, conf, job, NOTIFY_AGENT_HELP, "",
-				"Help", "", res)) != STORE_OK)
+				tr(p->lang, "Help"), "", res)) != STORE_OK)
 	goto out;
     if (p->list && res->outcome != APPLY_REFUSED
 	&& (status = send_agent(n, batch, conf, job, NOTIFY_AGENT_LIST, "",
-				"Locked tickets",
+				tr(p->lang, "Locked tickets"),
 				job->list_text ? job->list_text : "", res)) != STORE_OK)
 	goto out;
 

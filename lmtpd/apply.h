@@ -44,6 +44,7 @@ struct apply_job {
     int     quarantine;			/* token good, identity not */
     int     automatic;			/* auto-reply, bounce, loop: no warning */
     const char *why;			/* quarantine: the reason (English) */
+    const char *why_local;		/* the same in the agent's language */
     const struct store_message *msg;	/* the parsed mail */
     const struct command_block *block;	/* its command block */
     const char *text;			/* the text it was parsed from */
@@ -126,6 +127,7 @@ struct apply_plan {
     int     needs_confirm;		/* #merge without a good #confirm */
     int     touches[STORE_FIELD_COUNT];	/* fields the plan changes */
     int     changes_ticket;		/* anything to write on the ticket */
+    const char *lang;			/* of the texts: the agent's language */
 };
 
 /* apply_plan_make - plan the block against the facts; the plan is always

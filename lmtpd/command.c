@@ -119,6 +119,7 @@
 #include <strings.h>
 
 #include "util.h"
+#include "catalog.h"
 #include "command.h"
 
 #define AGENT_MAX	64
@@ -197,6 +198,7 @@ struct parser {
     size_t  cmd_cap;
     size_t  err_cap;
     int     limit_reported;
+    const char *lang;			/* of the messages, NULL: English */
 };
 
 /* lmtp_command_name - canonical keyword of a kind */
@@ -227,7 +229,11 @@ static void add_error(struct parser *p, unsigned line, const char *fmt,...)
 	return;
     }
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    /* The catalog's test checks the translation's conversions. */
+    vsnprintf(msg, sizeof(msg), lmtp_catalog(p->lang, fmt), ap);
+#pragma GCC diagnostic pop
     va_end(ap);
     if (b->error_count == p->err_cap) {
 	p->err_cap = p->err_cap ? 2 * p->err_cap : 8;
@@ -688,11 +694,13 @@ static char *one_word(struct parser *p, struct command *c, const char *s,
     size_t  len;
 
     if (!next_word(&rest, end, 0, &w, &len)) {
-	add_error(p, c->line, "#%s needs %s", lmtp_command_name(c->kind), what);
+	add_error(p, c->line, "#%s needs %s", lmtp_command_name(c->kind),
+		  lmtp_catalog(p->lang, what));
 	return (0);
     }
     if (skip_blanks(rest, end) != end) {
-	add_error(p, c->line, "#%s takes only %s", lmtp_command_name(c->kind), what);
+	add_error(p, c->line, "#%s takes only %s", lmtp_command_name(c->kind),
+		  lmtp_catalog(p->lang, what));
 	return (0);
     }
     return (mem_strndup(w, len));
@@ -729,8 +737,12 @@ static int parse_text(struct parser *p, struct command *c, const char *s,
     char   *text = collapse(s, end, 0);
 
     if (*text == 0 || strlen(text) > max) {
-	add_error(p, c->line, *text ? "#%s: %s longer than %zu bytes"
-		  : "#%s needs %s", lmtp_command_name(c->kind), what, max);
+	if (*text)
+	    add_error(p, c->line, "#%s: %s longer than %zu bytes",
+		      lmtp_command_name(c->kind), lmtp_catalog(p->lang, what), max);
+	else
+	    add_error(p, c->line, "#%s needs %s", lmtp_command_name(c->kind),
+		      lmtp_catalog(p->lang, what));
 	mem_free(text);
 	return (-1);
     }
@@ -904,14 +916,14 @@ static int parse_args(struct parser *p, struct command *c, const char *s,
 	} else {
 	    add_error(p, c->line, "#%s: bad %s \"%.*s\"%s",
 		      lmtp_command_name(c->kind), lmtp_command_name(c->kind),
-		      shown(t, strlen(t)), t,
+		      shown(t, strlen(t)), t, lmtp_catalog(p->lang,
 		      c->kind == COMMAND_TYPE ? " (Incident, Problem, Service "
 		      "Request, Unclassified)" : c->kind == COMMAND_STATE ?
 		      " (new, open, pending reminder, pending auto close, "
 		      "closed successful, closed unsuccessful)" :
 		      c->kind == COMMAND_PRIORITY ? " (1-5, very low, low, "
 		      "normal, high, very high)" : " (YYYY-MM-DD [HH:MM], "
-		      "+Nd, +Nh, +Nm, +Nw)");
+		      "+Nd, +Nh, +Nm, +Nw)"));
 	    mem_free(t);
 	    return (-1);
 	}
@@ -1134,6 +1146,7 @@ int     lmtp_command_parse(const char *text, const struct command_limits *limits
     p.b = mem_zalloc(sizeof(*p.b));
     p.max_commands = limits && limits->max_commands ? limits->max_commands
 	: COMMAND_DEFAULT_MAX_COMMANDS;
+    p.lang = limits ? limits->language : 0;
     p.max_line = limits && limits->max_line ? limits->max_line
 	: COMMAND_DEFAULT_MAX_LINE;
     *block_r = p.b;
@@ -1169,7 +1182,7 @@ int     lmtp_command_parse(const char *text, const struct command_limits *limits
 	p.b->last_line = line;
 	p.b->text_offset = pos;
 	if (kind < 0) {
-	    add_error(&p, line, "%s", why);
+	    add_error(&p, line, "%s", lmtp_catalog(p.lang, why));
 	} else if (parse_line(&p, line, s, end) == 1) {
 	    p.b->ended_by_end = 1;
 	    p.b->text_offset = skip_blank_lines(text, len, pos);

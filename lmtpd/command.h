@@ -111,6 +111,7 @@ struct command_block {
 struct command_limits {
     size_t  max_commands;		/* 0: COMMAND_DEFAULT_MAX_COMMANDS */
     size_t  max_line;			/* 0: COMMAND_DEFAULT_MAX_LINE */
+    const char *language;		/* of the error messages; NULL: English */
 };
 
 /* lmtp_command_parse - parse the command block at the top of text (UTF-8,

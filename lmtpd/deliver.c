@@ -67,6 +67,7 @@
 #include <sigaddr.h>
 
 #include "lmtpd_private.h"
+#include "catalog.h"
 #include "command.h"
 #include "ingest_private.h"
 
@@ -241,6 +242,7 @@ struct command_mail {
     char   *agent_text;
     char   *list_text;
     char   *why;
+    char   *why_local;
 };
 
 /* agent_by_claims - the agent whose id the token carries */
@@ -269,30 +271,54 @@ static int agent_has_email(const struct conf_agent *a, const char *addr)
 
 /* identity_problem - why the mail cannot act as the agent, or NULL */
 
+/* printf_tr - mem_printf() of the translation of a literal format (the
+   catalog's test checks that the translation has the same conversions) */
+
+static char *printf_tr(const char *lang, const char *fmt,...) UTIL_PRINTFLIKE(2, 3);
+
+static char *printf_tr(const char *lang, const char *fmt,...)
+{
+    struct buf *b = buf_create(128, 0);
+    va_list ap;
+    char   *out;
+
+    va_start(ap, fmt);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    buf_vprintf(b, lmtp_catalog(lang, fmt), ap);
+#pragma GCC diagnostic pop
+    va_end(ap);
+    out = buf_steal(b, 0);
+    buf_destroy(&b);
+    return (out);
+}
+
+/* identity_problem - why the mail cannot act as the agent, or NULL; in
+   lang ("en" for the logs, the agent's for the warning) */
+
 static char *identity_problem(const struct conf *conf,
 			              const struct lmtp_parsed *parsed,
 			              const struct store_message *m,
-			              const struct conf_agent *a)
+			              const struct conf_agent *a, const char *lang)
 {
     const char *method = conf_command_auth(conf);
     const char *domain;
 
     if (m->automatic || m->own_loop)
-	return (mem_strdup("automatic mail (an auto-reply, a bounce or a loop) "
-			   "runs no commands"));
+	return (printf_tr(lang, "automatic mail (an auto-reply, a bounce or a "
+			  "loop) runs no commands"));
     if (lmtp_parsed_from_count(parsed) != 1)
-	return (mem_printf("From: holds %zu mailboxes, not one",
-			   lmtp_parsed_from_count(parsed)));
+	return (printf_tr(lang, "From: holds %zu mailboxes, not one",
+			  lmtp_parsed_from_count(parsed)));
     if (!agent_has_email(a, m->from))
-	return (mem_printf("From: %s is not one of the addresses of agent %s",
-			   m->from, a->login));
+	return (printf_tr(lang, "From: %s is not one of the addresses of agent %s",
+			  m->from, a->login));
     if (strcmp(method, "none") != 0) {
 	domain = strrchr(m->from, '@');
 	if (domain == 0 || !lmtp_parsed_auth(parsed, conf_authserv_id(conf),
 					     method, domain + 1))
-	    return (mem_printf("no %s=pass for %s from %s", method,
-			       domain ? domain + 1 : "the From: domain",
-			       conf_authserv_id(conf)));
+	    return (printf_tr(lang, "no %s=pass for %s from %s", method,
+			      domain ? domain + 1 : "?", conf_authserv_id(conf)));
     }
     return (0);
 }
@@ -364,7 +390,9 @@ static int command_prepare(struct deliver_session *ds,
     cm->job.revision = claims.revision;
     cm->job.msg = m;
     cm->job.now = m->received;
-    if ((cm->why = identity_problem(ds->conf, parsed, m, a)) != 0) {
+    if ((cm->why = identity_problem(ds->conf, parsed, m, a, "en")) != 0) {
+	cm->why_local = identity_problem(ds->conf, parsed, m, a, a->language);
+	cm->job.why_local = cm->why_local;
 	cm->job.quarantine = 1;
 	cm->job.automatic = (m->automatic || m->own_loop);
 	cm->job.why = cm->why;
@@ -374,8 +402,12 @@ static int command_prepare(struct deliver_session *ds,
 	(void) lmtp_command_parse("", 0, &cm->block);
 	cm->agent_text = mem_strdup("");
     } else {
+	struct command_limits limits;
+
 	text = lmtp_parsed_text(parsed);
-	(void) lmtp_command_parse(text, 0, &cm->block);
+	memset(&limits, 0, sizeof(limits));
+	limits.language = a->language;		/* errors in the transcript */
+	(void) lmtp_command_parse(text, &limits, &cm->block);
 	cm->agent_text = lmtp_text_trim_quotes(text + cm->block->text_offset, 0);
 	if (lmtp_command_block_find(cm->block, COMMAND_LIST))
 	    cm->list_text = list_text(ds->dc->store, a->login);
@@ -395,6 +427,7 @@ static void command_free(struct command_mail *cm)
     mem_free(cm->agent_text);
     mem_free(cm->list_text);
     mem_free(cm->why);
+    mem_free(cm->why_local);
 }
 
 /* command_reply - the LMTP answer of an applied command mail */

@@ -137,7 +137,7 @@ t=$(cm_show "$N")
 pd_expect_eq "one bad command: no owner" null "$(pd_json 'j["owner"]' <<<"$t")"
 pd_expect_eq "one bad command: no article" "$n_art" "$(pd_json 'len(j["articles"])' <<<"$t")"
 tr=$(cm_last_to alice@agents.test)
-pd_expect_match "one bad command: the transcript says no change" 'No changes were made' \
+pd_expect_match "one bad command: the transcript says no change (in French)" 'Aucune modification' \
     "$(pd_json 'j.get("body", "")' <<<"$tr")"
 pd_expect_match "one bad command: the transcript echoes the line" '> #priority 9' \
     "$(pd_json 'j.get("body", "")' <<<"$tr")"
@@ -152,7 +152,7 @@ ob_send alice@agents.test "$RA" "$f"
 cm_settle $((rows + 1))
 t=$(cm_show "$N")
 pd_expect_eq "dry run: no owner, priority 3" "None 3" "$(pd_json 'str(j["owner"]) + " " + str(j["priority"])' <<<"$t")"
-pd_expect_match "dry run: the transcript says so" 'Dry run' \
+pd_expect_match "dry run: the transcript says so" 'Essai' \
     "$(cm_last_to alice@agents.test | pd_json 'j.get("body", "")')"
 
 # A second ticket; a Subject naming it on the first ticket's address.
@@ -168,7 +168,7 @@ ob_send alice@agents.test "$RA" "$f"
 cm_settle $((rows + 1))
 pd_expect_eq "subject of another ticket: neither ticket changed" "3 3" \
     "$(cm_show "$N" | pd_json 'j["priority"]') $(cm_show "$N2" | pd_json 'j["priority"]')"
-pd_expect_match "subject of another ticket: the transcript says why" 'subject names ticket' \
+pd_expect_match "subject of another ticket: the transcript says why" "l'objet nomme le ticket" \
     "$(cm_last_to alice@agents.test | pd_json 'j.get("body", "")')"
 
 # 4. #take and #reply.
@@ -198,7 +198,7 @@ pd_expect_eq "reply: the requester gets exactly the text first" "$reply_text" \
 pd_expect_eq "reply: no command line reaches her" 0 "$(printf '%s\n' "$body" | grep -c '^#')"
 pd_expect_match "reply: quote header with the date her mail was received" \
     '(a écrit|wrote)' "$body"
-pd_expect_match "take: the transcript shows the result" 'Owner: alice \(locked\)' \
+pd_expect_match "take: the transcript shows the result" 'Propriétaire : alice \(verrouillé\)' \
     "$(cm_last_to alice@agents.test | pd_json 'j.get("body", "")')"
 
 # 5. bob's #take from the first notification: alice changed the owner since.

@@ -30,6 +30,7 @@
 #include <lmtp.h>
 
 #include "apply.h"
+#include "catalog.h"
 #include "command.h"
 
 static char root[] = "/tmp/test_apply.XXXXXX";
@@ -43,6 +44,7 @@ static const char conf_text[] =
     "state_dir = /tmp/none\n"
     "listen = unix:/tmp/none.sock\n"
     "secret_file = /tmp/none.key\n"
+    "language = en\n"
     "[queue Helpdesk]\n"
     "addresses = help@example.org\n"
     "group = helpdesk\n"
@@ -67,7 +69,11 @@ static const char conf_text[] =
     "active = no\n"
     "[agent eve]\n"
     "email = eve@agents.test\n"
-    "groups = secret\n";
+    "groups = secret\n"
+    "[agent francois]\n"
+    "email = francois@agents.test\n"
+    "groups = helpdesk\n"
+    "language = fr\n";
 
 /* response_exists - the templates "resolved" and "need-info" */
 
@@ -573,6 +579,82 @@ static void test_lost_update(void)
     CU_ASSERT_EQUAL(apply_lost_update(&t, STORE_FIELD_OWNER, 4, "alice"), 0);
 }
 
+/* conversions - the printf conversions of a format, e.g. "s.*su" */
+
+static void conversions(const char *fmt, char *out, size_t len)
+{
+    size_t  o = 0;
+
+    for (const char *p = fmt; *p && o + 4 < len; p++) {
+	if (*p != '%')
+	    continue;
+	p++;
+	while (*p && strchr("-+ #0123456789.*", *p)) {
+	    if (*p == '*')
+		out[o++] = '*';
+	    p++;
+	}
+	while (*p && strchr("hlzjt", *p))
+	    out[o++] = *p++;
+	if (*p == 0)
+	    break;
+	out[o++] = *p;
+    }
+    out[o] = 0;
+}
+
+/* test_catalog - every French text keeps its format's conversions */
+
+static void test_catalog(void)
+{
+    const char *en, *fr;
+    char    a[64], b[64];
+    size_t  i;
+
+    for (i = 0; lmtp_catalog_at(i, &en, &fr); i++) {
+	conversions(en, a, sizeof(a));
+	conversions(fr, b, sizeof(b));
+	if (strcmp(a, b) != 0)
+	    fprintf(stderr, "catalog entry %zu: \"%s\" has %s, \"%s\" has %s\n",
+		    i, en, a, fr, b);
+	CU_ASSERT_STRING_EQUAL(a, b);
+	CU_ASSERT_STRING_EQUAL(lmtp_catalog("fr", en), fr);
+	CU_ASSERT_PTR_EQUAL(lmtp_catalog("en", en), en);
+	CU_ASSERT_PTR_EQUAL(lmtp_catalog(0, en), en);
+    }
+    CU_ASSERT(i > 100);
+    CU_ASSERT_STRING_EQUAL(lmtp_catalog("fr", "not in the catalog"), "not in the catalog");
+}
+
+/* test_french - a French agent reads French outcomes and parse errors */
+
+static void test_french(void)
+{
+    struct command_block *b = 0;
+    struct apply_plan *p;
+
+    p = plan_of("francois", PLAIN, "#take\n#queue Nowhere\n", &b);
+    CU_ASSERT_STRING_EQUAL(p->outcomes[0], "ok : propriétaire francois, verrouillé");
+    CU_ASSERT_STRING_EQUAL(p->outcomes[1], "erreur : file inconnue « Nowhere »");
+    apply_plan_free(&p);
+    lmtp_command_block_free(&b);
+    p = plan_of("francois", LOCKED_BOB, "#take\n", &b);
+    CU_ASSERT_STRING_EQUAL(p->outcomes[0],
+			   "refusé : verrouillé par bob (ajoutez #force pour passer outre)");
+    apply_plan_free(&p);
+    lmtp_command_block_free(&b);
+    {
+	struct command_limits lim = {0, 0, "fr"};
+
+	CU_ASSERT_EQUAL(lmtp_command_parse("#stauts closed\n#priority 9\n", &lim, &b), -1);
+	CU_ASSERT_EQUAL_FATAL(b->error_count, 2);
+	CU_ASSERT_STRING_EQUAL(b->errors[0].message, "commande inconnue « #stauts »");
+	CU_ASSERT_PTR_NOT_NULL(strstr(b->errors[1].message, "#priority : priority "
+				      "incorrect « 9 » (1-5, très basse"));
+	lmtp_command_block_free(&b);
+    }
+}
+
 static void test_auth_results(void)
 {
     static const struct {
@@ -652,6 +734,8 @@ int     main(void)
     CU_add_test(suite, "planned changes", test_changes);
     CU_add_test(suite, "lost updates", test_lost_update);
     CU_add_test(suite, "random command blocks", test_random_blocks);
+    CU_add_test(suite, "French catalog keeps the conversions", test_catalog);
+    CU_add_test(suite, "a French agent's outcomes", test_french);
     CU_add_test(suite, "Authentication-Results", test_auth_results);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     rc = CU_basic_run_tests();
