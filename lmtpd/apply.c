@@ -904,6 +904,58 @@ static int send_agent(const struct notify *n, struct store_batch *batch,
     return (status);
 }
 
+/* apply_hint - see apply.h */
+
+int     apply_hint(struct store_batch *batch, const struct conf *conf,
+		           const struct notify *n, const struct conf_agent *agent,
+		           const struct store_message *msg,
+		           const struct command_block *block, const char *text,
+		           const char *number, size_t *queued_r)
+{
+    struct apply_job job;
+    struct apply_result res;
+    struct buf *b;
+    char   *key;
+    int     allowed = 0;
+    int     status;
+
+    key = mem_printf("hint:%s", agent->login);
+    status = store_ack_charge(batch, key, msg->received, APPLY_HINT_LIMIT,
+			      &allowed);
+    mem_free(key);
+    if (status != STORE_OK)
+	return (status);
+    if (!allowed) {
+	log_info("%s: %s's commands to a queue address: no hint (limit)",
+		 msg->log_id, agent->login);
+	return (STORE_OK);
+    }
+    memset(&job, 0, sizeof(job));
+    job.log_id = msg->log_id;
+    job.agent = agent;
+    job.msg = msg;
+    job.block = block;
+    job.text = text;
+    job.now = msg->received;
+    b = buf_create(512, 0);
+    printf_tr(b, agent->language, "These command lines were not run: commands "
+	      "work only in a reply to a notification or a transcript, whose "
+	      "Reply-To is your own address for the ticket. Your mail was added "
+	      "to ticket %s as it is.\n\n", number);
+    for (size_t i = 0; i < block->count; i++)
+	buf_printf(b, "> %s\n", block->commands[i].raw);
+    printf_tr(b, agent->language, "\nTo run them, reply to this message with "
+	      "the same lines.\n");
+    memset(&res, 0, sizeof(res));
+    status = send_agent(n, batch, conf, &job, NOTIFY_AGENT_TRANSCRIPT, number,
+			tr(agent->language, "Commands not run"), buf_data(b), &res);
+    buf_destroy(&b);
+    *queued_r += res.queued;
+    log_info("%s: %s's commands to a queue address were not run; hint sent",
+	     msg->log_id, agent->login);
+    return (status);
+}
+
 /* quarantine - a good token, a From: that is not the agent's */
 
 static int quarantine(struct store_batch *batch, const struct conf *conf,

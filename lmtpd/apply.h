@@ -71,6 +71,21 @@ struct apply_result {
 
 extern const char *apply_outcome_name(enum apply_outcome);
 
+/*
+ * apply_hint - an active agent sent command lines to a queue address,
+ * where they are text (no signed address, no commands). After the mail
+ * was stored in ticket number, tell the agent at their configured
+ * address that the commands were not run (each line echoed), with the
+ * signed address of that ticket as Reply-To; at most HINT_LIMIT a day
+ * per agent. Adds the outbox rows to *queued_r.
+ */
+#define APPLY_HINT_LIMIT	5
+extern int apply_hint(struct store_batch *, const struct conf *,
+		              const struct notify *, const struct conf_agent *,
+		              const struct store_message *,
+		              const struct command_block *, const char *text,
+		              const char *number, size_t *queued_r);
+
 /* apply_run - see DESCRIPTION; returns a store status (STORE_OK,
    STORE_RETRY, STORE_TEMP; STORE_PERM only for mail that cannot be
    stored). */

@@ -203,6 +203,16 @@ static const struct {
     {"Help", "Aide"},
     {"Locked tickets", "Tickets verrouillés"},
     {"Unverified", "Non vérifié"},
+    {"Commands not run", "Commandes non exécutées"},
+    {"These command lines were not run: commands work only in a reply to a "
+     "notification or a transcript, whose Reply-To is your own address for the "
+     "ticket. Your mail was added to ticket %s as it is.\n\n",
+     "Ces lignes de commande n'ont pas été exécutées : les commandes ne "
+     "fonctionnent qu'en réponse à une notification ou à un compte rendu, dont "
+     "l'adresse de réponse est la vôtre pour ce ticket. Votre message a été "
+     "ajouté tel quel au ticket %s.\n\n"},
+    {"\nTo run them, reply to this message with the same lines.\n",
+     "\nPour les exécuter, répondez à ce message avec les mêmes lignes.\n"},
     /* Quarantine reasons (deliver.c). */
     {"automatic mail (an auto-reply, a bounce or a loop) runs no commands",
      "un message automatique (réponse automatique, rebond ou boucle) "

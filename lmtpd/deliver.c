@@ -430,6 +430,28 @@ static void command_free(struct command_mail *cm)
     mem_free(cm->why_local);
 }
 
+/* hint_prepare - an active agent wrote command lines to a queue address:
+   they are text there (the mail has no token); the writer tells the
+   agent (apply_hint()). The agent, or NULL. */
+
+static const struct conf_agent *hint_prepare(const struct conf *conf,
+				              const struct lmtp_parsed *parsed,
+				                 const struct store_message *m,
+				                 struct command_block **block_r)
+{
+    const struct conf_agent *a;
+
+    if (m->automatic || m->own_loop || lmtp_parsed_from_count(parsed) != 1
+	|| (a = conf_agent_by_email(conf, m->from)) == 0 || !a->active)
+	return (0);
+    (void) lmtp_command_parse(lmtp_parsed_text(parsed), 0, block_r);
+    if ((*block_r)->command_count == 0) {
+	lmtp_command_block_free(block_r);
+	return (0);
+    }
+    return (a);
+}
+
 /* command_reply - the LMTP answer of an applied command mail */
 
 static void command_reply(const struct apply_result *r, struct lmtp_reply *reply)
@@ -469,6 +491,8 @@ static void on_data(void *ctx, const struct lmtp_envelope *env,
     struct store_message *msgs;
     struct writer_item *items;
     struct command_mail *cms;
+    const struct conf_agent *hint = 0;
+    struct command_block *hint_block = 0;
     char   *submitted;
     char  **rcpts;
     time_t  now = time(0);
@@ -508,6 +532,13 @@ static void on_data(void *ctx, const struct lmtp_envelope *env,
 				replies + i) < 0)
 		continue;			/* answered: not submitted */
 	    items[i].job = &cms[i].job;
+	} else if (hint == 0) {
+	    hint = hint_prepare(ds->conf, parsed, &msgs[i], &hint_block);
+	}
+	if (q && hint) {
+	    items[i].hint = hint;
+	    items[i].hint_block = hint_block;
+	    items[i].hint_text = lmtp_parsed_text(parsed);
 	}
     }
     /* Submit those that need the store, in order; the others are answered. */
@@ -581,6 +612,7 @@ static void on_data(void *ctx, const struct lmtp_envelope *env,
     }
     mem_free(cms);
     mem_free(submitted);
+    lmtp_command_block_free(&hint_block);
     mem_free(rcpts);
     mem_free(items);
     mem_free(msgs);

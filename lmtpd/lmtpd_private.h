@@ -35,6 +35,11 @@ struct writer_item {
     const struct notify *notify;	/* templates and key of that snapshot */
     const struct store_message *msg;	/* borrowed until writer_submit returns */
     const struct apply_job *job;	/* a command mail (apply.h), or NULL */
+    /* An agent's command lines sent to a queue address (no token): they
+       are text; after delivery the agent is told (apply_hint()). */
+    const struct conf_agent *hint;	/* NULL: none */
+    const struct command_block *hint_block;
+    const char *hint_text;
     int     status;			/* out: enum store_status */
     struct store_result result;		/* out */
     struct apply_result apply;		/* out, for a job */

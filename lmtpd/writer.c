@@ -106,6 +106,12 @@ static int run_batch(struct writer *w, struct writer_item **items, size_t n,
 	    if (it->status == STORE_OK && it->notify)
 		it->status = notify_ingest(it->notify, batch, it->conf, it->msg,
 					   &it->result, now, &queued);
+	    if (it->status == STORE_OK && it->notify && it->hint
+		&& (it->result.outcome == STORE_OUTCOME_NEW_TICKET
+		    || it->result.outcome == STORE_OUTCOME_FOLLOW_UP))
+		it->status = apply_hint(batch, it->conf, it->notify, it->hint,
+					it->msg, it->hint_block, it->hint_text,
+					it->result.number, &queued);
 	}
 	if (it->status != STORE_OK) {
 	    status = it->status;

@@ -376,11 +376,25 @@ int     notify_response_exists(const struct notify *n, const char *name)
     return (0);
 }
 
-/* read_last_mail - the ticket with article 1 and the newest customer
-   article (*last_r, NULL when there is none) */
+/* from_agent - was the article written from an agent's address? (An
+   agent's mail to a queue address is stored like a requester's, but it
+   is not the requester's mail that a reply answers.) */
 
-static int read_last_mail(struct store_batch *batch, const char *number,
-			          struct store_ticket **t_r,
+static int from_agent(const struct conf *conf, const struct store_article *a)
+{
+    char   *addr = notify_addr_spec(a->from);
+    int     yes = (*addr && conf_agent_by_email(conf, addr) != 0);
+
+    mem_free(addr);
+    return (yes);
+}
+
+/* read_last_mail - the ticket with article 1 and the newest customer
+   article not written from an agent's address (*last_r, NULL when there
+   is none) */
+
+static int read_last_mail(const struct conf *conf, struct store_batch *batch,
+			          const char *number, struct store_ticket **t_r,
 			          const struct store_article **last_r)
 {
     uint32_t want[1 + SCAN_CHUNK];
@@ -407,7 +421,8 @@ static int read_last_mail(struct store_batch *batch, const char *number,
 	for (size_t i = 0; i < (*t_r)->n_articles; i++) {
 	    const struct store_article *a = (*t_r)->articles + i;
 
-	    if (a->index != 1 && a->sender_type == STORE_SENDER_CUSTOMER) {
+	    if (a->index != 1 && a->sender_type == STORE_SENDER_CUSTOMER
+		&& !from_agent(conf, a)) {
 		*last_r = a;
 		return (STORE_OK);
 	    }
@@ -747,7 +762,7 @@ int     notify_reply_send(const struct notify *n, struct store_batch *batch,
 	*sent_to_r = 0;
     if (r->number == 0 || *r->number == 0 || r->agent == 0 || *r->agent == 0)
 	return (STORE_PERM);
-    rc = read_last_mail(batch, r->number, &t, &last);
+    rc = read_last_mail(conf, batch, r->number, &t, &last);
     if (rc == STORE_NOTFOUND) {
 	log_warn("%s: no reply: no such ticket", r->number);
 	return (STORE_PERM);

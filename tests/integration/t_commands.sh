@@ -119,6 +119,22 @@ pd_expect_match "requester's #priority 5: it is text of her article" '#priority 
 pd_expect_eq "requester's #state: state unchanged" new "$(pd_json 'j["state"]' <<<"$t")"
 cm_settle "$rows"
 
+# alice's commands in a fresh mail to the queue address (no token): they
+# are text; she is told they were not run, with her address for the ticket.
+rows=$(cm_rows)
+ob_mail "Alice Martin <alice@agents.test>" helpdesk@desk.test "$SUBJ" \
+    "$(printf '#priority 1\n\nJe regarde.')"
+ob_send alice@agents.test helpdesk@desk.test "$f"
+cm_settle $((rows + 1))
+t=$(cm_show "$N")
+pd_expect_eq "commands to the queue address: priority unchanged" 3 "$(pd_json 'j["priority"]' <<<"$t")"
+pd_expect_match "commands to the queue address: the mail is an article" '#priority 1' \
+    "$(pd_json 'j["articles"][-1]["body"]' <<<"$t")"
+hint=$(ob_mails | pd_json "[m for m in j if 'alice@agents.test' in m['rcpts'] and 'pas été exécutées' in m['body']]")
+pd_expect_eq "commands to the queue address: one hint to alice" 1 "$(pd_json 'len(j)' <<<"$hint")"
+pd_expect_match "the hint's Reply-To is her address for the ticket" '^.*desk\+[a-z2-7]{45}@desk\.test' \
+    "$(pd_json 'j[0]["reply_to"] if j else ""' <<<"$hint")"
+
 # A tampered token: refused at RCPT, Postfix bounces to the sender.
 bad=$("$PD_PY" -c 'import sys; a = sys.argv[1]; i = 10; print(a[:i] + ("b" if a[i] != "b" else "c") + a[i + 1:])' "$RA")
 ob_mail "Alice Martin <alice@agents.test>" "$bad" "$SUBJ" "$(printf '#take\n')"
