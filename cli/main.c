@@ -126,6 +126,17 @@ static struct conf *load_conf(const char *path)
     return (conf);
 }
 
+/* print_and_free - a verb's output to stdout, its errors to stderr */
+
+static void print_and_free(struct buf **outp, struct buf **errp)
+{
+    fwrite(buf_data(*outp), 1, buf_len(*outp), stdout);
+    fflush(stdout);
+    fwrite(buf_data(*errp), 1, buf_len(*errp), stderr);
+    buf_destroy(outp);
+    buf_destroy(errp);
+}
+
 /* agent_address - the agent-address verb (no store, no daemon) */
 
 static int agent_address(const char *path, const char *login)
@@ -140,11 +151,7 @@ static int agent_address(const char *path, const char *login)
     out = buf_create(256, 0);
     err = buf_create(256, 0);
     status = ctl_agent_address(conf, login, time((time_t *) 0), out, err);
-    fwrite(buf_data(out), 1, buf_len(out), stdout);
-    fflush(stdout);
-    fwrite(buf_data(err), 1, buf_len(err), stderr);
-    buf_destroy(&out);
-    buf_destroy(&err);
+    print_and_free(&out, &err);
     conf_unref(&conf);
     return (status);
 }
@@ -168,11 +175,7 @@ static int store_verb(const char *path, int argc, char **argv)
     out = buf_create(65536, 0);
     err = buf_create(256, 0);
     status = ctl_client_run(conf, argc, argv, out, err);
-    fwrite(buf_data(out), 1, buf_len(out), stdout);
-    fflush(stdout);
-    fwrite(buf_data(err), 1, buf_len(err), stderr);
-    buf_destroy(&out);
-    buf_destroy(&err);
+    print_and_free(&out, &err);
     conf_unref(&conf);
     return (status);
 }

@@ -493,7 +493,8 @@ static void on_data(void *ctx, const struct lmtp_envelope *env,
     struct command_mail *cms;
     const struct conf_agent *hint = 0;
     struct command_block *hint_block = 0;
-    char   *submitted;
+    int     hint_checked = 0;
+    char   *submitted;			/* handed to the writer */
     char  **rcpts;
     time_t  now = time(0);
     size_t  n = env->n_recipients;
@@ -532,9 +533,11 @@ static void on_data(void *ctx, const struct lmtp_envelope *env,
 				replies + i) < 0)
 		continue;			/* answered: not submitted */
 	    items[i].job = &cms[i].job;
-	} else if (hint == 0) {
+	} else if (!hint_checked) {
+	    hint_checked = 1;			/* the same for every recipient */
 	    hint = hint_prepare(ds->conf, parsed, &msgs[i], &hint_block);
 	}
+	submitted[i] = 1;
 	if (q && hint) {
 	    items[i].hint = hint;
 	    items[i].hint_block = hint_block;
@@ -548,15 +551,13 @@ static void on_data(void *ctx, const struct lmtp_envelope *env,
 	size_t  k = 0;
 
 	for (size_t i = 0; i < n; i++)
-	    if (items[i].job || conf_queue_by_address(ds->conf, rcpts[i])) {
+	    if (submitted[i]) {
 		map[k] = i;
 		sub[k++] = items[i];
 	    }
 	writer_submit(ds->dc->writer, sub, k);
-	for (size_t j = 0; j < k; j++) {
+	for (size_t j = 0; j < k; j++)
 	    items[map[j]] = sub[j];
-	    submitted[map[j]] = 1;
-	}
 	mem_free(sub);
 	mem_free(map);
     }
