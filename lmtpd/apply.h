@@ -76,7 +76,7 @@ extern const char *apply_outcome_name(enum apply_outcome);
  * where they are text (no signed address, no commands). After the mail
  * was stored in ticket number, tell the agent at their configured
  * address that the commands were not run (each line echoed), with the
- * signed address of that ticket as Reply-To; at most HINT_LIMIT a day
+ * signed address of that ticket as Reply-To; at most APPLY_HINT_LIMIT a day
  * per agent. Adds the outbox rows to *queued_r.
  */
 #define APPLY_HINT_LIMIT	5
